@@ -1,0 +1,190 @@
+"""Load run: many stores push their whole catalogue at once; then every row is checked.
+
+    make load                       # 50 stores, its own server and database
+    LOAD_STORES=200 make load
+
+Each simulated store sends its categories, products and customers in
+batches, concurrently with all the others, through the real HTTP server
+(`python -m service serve`, started here on a free port against
+LOAD_DATABASE_URL). The run is bounded by LOAD_SECONDS. Afterwards the
+database must hold every record sent exactly once per store, and every
+sync log must be completed; the script exits non-zero otherwise.
+"""
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+import psycopg2
+from psycopg2 import sql
+from tornado.httpclient import AsyncHTTPClient
+
+from service.auth import hash_token, new_token
+from service.migrate import migrate
+
+DATABASE_URL = os.environ.get("LOAD_DATABASE_URL", "postgresql://localhost:5432/wcsync_load")
+STORES = int(os.environ.get("LOAD_STORES", 50))
+SECONDS = float(os.environ.get("LOAD_SECONDS", 120))
+PRODUCTS = int(os.environ.get("LOAD_PRODUCTS", 2000))
+CUSTOMERS = int(os.environ.get("LOAD_CUSTOMERS", 2000))
+CATEGORIES = int(os.environ.get("LOAD_CATEGORIES", 40))
+BATCH = int(os.environ.get("LOAD_BATCH", 500))
+
+
+@dataclass
+class Store:
+    id: str
+    token: str
+    catalogue: dict  # entity -> records
+    requests: int = 0
+
+
+@dataclass
+class Stats:
+    latencies: list = field(default_factory=list)
+    errors: dict = field(default_factory=dict)  # status -> count
+
+
+def catalogue(seed):
+    """A store's data: a category tree, products in 1-3 categories, customers with emails."""
+    rng = random.Random(seed)
+    categories = [{"id": n, "name": f"Category {n}", "slug": f"category-{n}",
+                   "parent": 0 if n <= 5 else rng.randint(1, n - 1)} for n in range(1, CATEGORIES + 1)]
+    products = [{
+        "id": n, "name": f"Product {n}", "sku": f"SKU-{seed}-{n}",
+        "price": f"{rng.uniform(1, 500):.2f}", "regular_price": f"{rng.uniform(1, 500):.2f}", "sale_price": "",
+        "categories": [{"id": c, "name": f"Category {c}"} for c in rng.sample(range(1, CATEGORIES + 1), rng.randint(1, 3))],
+        "stock_quantity": rng.randint(-5, 500), "stock_status": "instock", "status": "publish", "type": "simple",
+        "date_created_gmt": "2025-01-01T00:00:00", "date_modified_gmt": f"2026-01-{rng.randint(1, 28):02d}T12:00:00",
+    } for n in range(1, PRODUCTS + 1)]
+    customers = [{
+        "id": n, "email": f"customer{n}@store{seed}.example", "display_name": f"Customer {n}",
+        "total_spent": round(rng.uniform(0, 5000), 2), "order_count": rng.randint(0, 40),
+        "date_created_gmt": "2024-06-01T00:00:00",
+    } for n in range(1, CUSTOMERS + 1)]
+    # The plugin's order is not guaranteed: products may come before categories.
+    order = [("categories", categories), ("products", products), ("customers", customers)]
+    rng.shuffle(order)
+    return dict(order)
+
+
+def create_stores(count):
+    conn = psycopg2.connect(DATABASE_URL)
+    conn.autocommit = True
+    stores = []
+    with conn.cursor() as cur:
+        for n in range(count):
+            token = new_token()
+            cur.execute("SELECT create_store(%s, %s)", (f"Load store {n}", hash_token(token)))
+            stores.append(Store(id=str(cur.fetchone()[0]), token=token, catalogue=catalogue(n)))
+    conn.close()
+    return stores
+
+
+async def push(client, base_url, store, stats, deadline):
+    for entity, records in store.catalogue.items():
+        for start in range(0, len(records), BATCH):
+            if time.monotonic() > deadline:
+                return
+            body = json.dumps({entity: records[start:start + BATCH]})
+            began = time.monotonic()
+            response = await client.fetch(
+                f"{base_url}/api/sync/{entity}", method="POST", body=body, raise_error=False,
+                request_timeout=300,
+                headers={"Authorization": f"Bearer {store.token}", "Content-Type": "application/json"})
+            stats.latencies.append(time.monotonic() - began)
+            store.requests += 1
+            if response.code != 200:
+                stats.errors[response.code] = stats.errors.get(response.code, 0) + 1
+
+
+def verify(stores):
+    """(lost, duplicated, bad_logs): rows missing, rows present more than once, logs not completed."""
+    conn = psycopg2.connect(DATABASE_URL)
+    lost = duplicated = bad_logs = 0
+    with conn.cursor() as cur:
+        for store in stores:
+            for entity, records in store.catalogue.items():
+                id_column = {"products": "wc_product_id", "customers": "wc_customer_id",
+                             "categories": "wc_category_id"}[entity]
+                cur.execute(sql.SQL("SELECT {}, count(*) FROM {} WHERE store_id = %s GROUP BY 1")
+                            .format(sql.Identifier(id_column), sql.Identifier(entity)), (store.id,))
+                stored = dict(cur.fetchall())
+                sent = {record["id"] for record in records}
+                lost += len(sent - stored.keys())
+                duplicated += sum(count - 1 for count in stored.values()) + len(stored.keys() - sent)
+            cur.execute("SELECT count(*) FILTER (WHERE status <> 'completed'), count(*) FROM sync_logs "
+                        "WHERE store_id = %s", (store.id,))
+            not_completed, logs = cur.fetchone()
+            bad_logs += not_completed + abs(logs - store.requests)
+    conn.close()
+    return lost, duplicated, bad_logs
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(port):
+    env = {**os.environ, "DATABASE_URL": DATABASE_URL, "PORT": str(port), "POOL_SIZE": "10"}
+    server = subprocess.Popen([sys.executable, "-m", "service", "serve"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return server
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    raise SystemExit("the server did not start")
+
+
+async def run(stores, base_url):
+    AsyncHTTPClient.configure(None, max_clients=len(stores))
+    client = AsyncHTTPClient()
+    stats = Stats()
+    deadline = time.monotonic() + SECONDS
+    began = time.monotonic()
+    await asyncio.gather(*(push(client, base_url, store, stats, deadline) for store in stores))
+    return stats, time.monotonic() - began
+
+
+def main():
+    migrate(DATABASE_URL)
+    stores = create_stores(STORES)
+    port = free_port()
+    server = start_server(port)
+    try:
+        stats, elapsed = asyncio.run(run(stores, f"http://127.0.0.1:{port}"))
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    finished = all(store.requests == sum(-(-len(r) // BATCH) for r in store.catalogue.values())
+                   for store in stores)
+    lost, duplicated, bad_logs = verify(stores) if finished else ("n/a",) * 3
+    requests = len(stats.latencies)
+    records = STORES * (PRODUCTS + CUSTOMERS + CATEGORIES)
+    ms = sorted(latency * 1000 for latency in stats.latencies)
+    print(f"stores {STORES}, each {CATEGORIES} categories + {PRODUCTS} products + {CUSTOMERS} customers "
+          f"in batches of {BATCH}, all stores at once")
+    print(f"requests {requests} in {elapsed:.1f} s: {requests / elapsed:.1f} requests/s, "
+          f"{records / elapsed if finished else 0:.0f} records/s")
+    if ms:
+        print(f"latency p50 {statistics.median(ms):.0f} ms, p99 {ms[min(len(ms) - 1, int(len(ms) * 0.99))]:.0f} ms, "
+              f"max {ms[-1]:.0f} ms")
+    print(f"errors {sum(stats.errors.values())} {stats.errors or ''}")
+    print(f"all catalogues sent within {SECONDS:.0f} s: {finished}")
+    print(f"rows lost {lost}, rows duplicated {duplicated}, sync logs not completed {bad_logs}")
+    return 0 if finished and not stats.errors and (lost, duplicated, bad_logs) == (0, 0, 0) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""wcsync: keeps a tenant-isolated copy of WooCommerce stores in PostgreSQL."""

@@ -1,0 +1,91 @@
+"""Field checks for the Cerberus schemas, one `check_with` rule per field.
+
+Each check is the whole rule for its field (type and range together), so
+Cerberus runs one rule per field instead of three, and the reasons read as
+those of the SQL functions (sql/json_values.sql): a record is described the
+same way whichever layer skips it. A reason never quotes the value.
+"""
+import re
+from datetime import datetime
+from decimal import Decimal
+
+MAX_TEXT = 1000  # max_text_length()
+MAX_MONEY = 10**15  # max_money()
+MAX_BIGINT = 2**63 - 1
+MAX_INT = 2**31 - 1
+MAX_EMAIL = 254
+
+# The same formats as the SQL functions accept.
+ISO8601 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
+    r"(?:Z|[+-](?:0[0-9]|1[0-5]):?[0-5][0-9])?)?"
+)
+MONEY_TEXT = re.compile(r"[0-9]{1,16}(?:\.[0-9]{1,12})?")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+def positive_id(field, value, error):
+    if type(value) is not int or not 1 <= value <= MAX_BIGINT:  # type(): a JSON true is no id
+        error(field, "must be a positive integer")
+
+
+def integer_between(minimum, maximum):
+    def check(field, value, error):
+        if type(value) is not int:
+            error(field, "must be an integer")
+        elif not minimum <= value <= maximum:
+            error(field, f"must be between {minimum} and {maximum}")
+    return check
+
+
+def text(field, value, error):
+    if type(value) is not str:
+        error(field, "must be a string")
+    elif len(value) > MAX_TEXT:
+        error(field, f"longer than {MAX_TEXT} characters")
+
+
+def name(field, value, error):
+    if type(value) is str and value.strip() == "":
+        error(field, "must not be empty")
+    else:
+        text(field, value, error)
+
+
+def money(field, value, error):
+    """A non-negative number or numeric string ("24.99"); "" means none."""
+    if type(value) is str:
+        valid = value == "" or (MONEY_TEXT.fullmatch(value) is not None and Decimal(value) <= MAX_MONEY)
+    else:
+        valid = type(value) in (int, float) and 0 <= value <= MAX_MONEY  # False for NaN too
+    if not valid:
+        error(field, f"must be a non-negative number or numeric string up to {MAX_MONEY}")
+
+
+def iso_timestamp(field, value, error):
+    if type(value) is not str or not ISO8601.fullmatch(value):
+        error(field, "must be an ISO 8601 date or date-time")
+        return
+    try:
+        datetime.fromisoformat(value)  # ranges: no 2026-02-30
+    except ValueError:
+        error(field, "must be an ISO 8601 date or date-time")
+
+
+def email(field, value, error):
+    if type(value) is not str:
+        error(field, "must be a string")
+        return
+    address = value.strip()
+    if address and (len(address) > MAX_EMAIL or not EMAIL.fullmatch(address)):
+        error(field, "must be an email address")
+
+
+def category_list(field, value, error):
+    """WooCommerce's [{id, name, slug}, ...]: each item needs a positive id."""
+    if type(value) is not list:
+        error(field, "must be a list")
+    elif not all(type(item) is dict and type(item.get("id")) is int and 1 <= item["id"] <= MAX_BIGINT
+                 for item in value):
+        error(field, "every item must have a positive integer id")

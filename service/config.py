@@ -1,0 +1,29 @@
+"""Settings, read from the environment."""
+import os
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "postgresql://localhost:5432/wcsync"
+    port: int = 8080
+    # Request limits: a larger body or batch is refused with 413.
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_batch_records: int = 5000
+    # How many skipped records a response lists (all are counted).
+    max_reported_errors: int = 100
+    # Bounds a stuck batch; the client gets 503 and may retry.
+    statement_timeout_ms: int = 60_000
+    pool_size: int = 10
+    # How long SIGTERM waits for in-flight batches before closing.
+    shutdown_timeout_s: float = 30.0
+
+    @classmethod
+    def from_env(cls, environ=os.environ):
+        """Each field from its upper-cased name (DATABASE_URL, PORT, ...)."""
+        values = {}
+        for field in fields(cls):
+            raw = environ.get(field.name.upper())
+            if raw is not None:
+                values[field.name] = field.type(raw)
+        return cls(**values)

@@ -1,0 +1,95 @@
+"""The service's database access: a connection pool and the few queries it runs.
+
+All database logic lives in the SQL functions of sql/; this module only calls
+them. aiopg connections are in autocommit, so every statement below is its
+own transaction; a batch's upserts are one function call, hence atomic.
+"""
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import aiopg
+import psycopg2
+
+log = logging.getLogger("wcsync.db")
+
+
+async def create_pool(settings):
+    # aiopg's own timeout must outlast the server's, so that a stuck batch
+    # ends as a statement timeout the database has already rolled back.
+    return await aiopg.create_pool(
+        settings.database_url,
+        minsize=1,
+        maxsize=settings.pool_size,
+        timeout=settings.statement_timeout_ms / 1000 + 10,
+        options=f"-c statement_timeout={settings.statement_timeout_ms}",
+    )
+
+
+@dataclass
+class SyncResult:
+    sync_log_id: str
+    status: str  # completed or failed
+    synced_count: int
+    unchanged_count: int
+    skipped_count: int
+    errors: list  # [{index, id, reason}], indexes into the records sent
+    error_message: str  # why a failed batch failed; for the logs, not the client
+
+
+async def execute(cur, query, params=()):
+    """cur.execute, but a query the server cancelled raises QueryCanceledError.
+
+    aiopg turns a server-side cancel (statement timeout, pg_cancel_backend)
+    into asyncio.CancelledError, which would pass for a cancelled request.
+    """
+    try:
+        await cur.execute(query, params)
+    except asyncio.CancelledError as exc:
+        cancelled_query = exc.__context__
+        if asyncio.current_task().cancelling() or not isinstance(cancelled_query, psycopg2.Error):
+            raise
+        raise cancelled_query from None
+
+
+async def fetch_one(pool, query, params=()):
+    async with pool.acquire() as conn, conn.cursor() as cur:
+        await execute(cur, query, params)
+        return await cur.fetchone()
+
+
+async def store_for_token(pool, token_hash):
+    """(store_id, status) of a live token, or None."""
+    return await fetch_one(pool, "SELECT store_id, status FROM store_for_token(%s)", (token_hash,))
+
+
+async def sync_batch(pool, store_id, entity, records_json, records_received):
+    """Runs one batch through the entity's SQL function.
+
+    The 'running' sync log is committed first; if the function call then dies
+    (connection lost, statement timeout), the log is marked failed from a
+    fresh connection and the error is raised again.
+    """
+    async with pool.acquire() as conn, conn.cursor() as cur:
+        await execute(cur, "SELECT sync_log_start(%s, %s, %s)", (store_id, entity.name, records_received))
+        (sync_log_id,) = await cur.fetchone()
+        try:
+            await execute(cur, entity.query, (store_id, records_json, sync_log_id))
+            row = await cur.fetchone()
+        except psycopg2.Error as exc:
+            await record_failure(pool, store_id, sync_log_id, exc)
+            raise
+    return SyncResult(*row)
+
+
+async def record_failure(pool, store_id, sync_log_id, exc):
+    first_line = str(exc).strip().partition("\n")[0]
+    message = f"{type(exc).__name__}: {first_line}"
+    try:
+        await fetch_one(pool, "SELECT sync_log_fail(%s, %s, %s)", (store_id, sync_log_id, message))
+    except Exception:  # the database may still be away; the log then stays 'running'
+        log.warning("could not mark sync log %s failed", sync_log_id, exc_info=True)
+
+
+async def ping(pool):
+    return await fetch_one(pool, "SELECT 1")

@@ -1,0 +1,105 @@
+"""One validation path for every entity.
+
+Each record of a batch is projected onto its entity's fields (WooCommerce
+aliases resolved, unknown fields dropped), checked with the entity's Cerberus
+schema and serialised for PostgreSQL. A record that fails any step is
+skipped with its reason; the batch goes on.
+"""
+import json
+from dataclasses import dataclass
+
+import cerberus
+
+
+@dataclass
+class ValidatedBatch:
+    records_json: str  # JSON array of the valid records, for the SQL function
+    indexes: list  # the batch index of each valid record, in the same order
+    errors: list  # one {index, id, reason} per skipped record
+
+    @property
+    def valid_count(self):
+        return len(self.indexes)
+
+
+_validators = {}
+
+
+def validator_for(entity):
+    """One compiled validator per entity, reused for every record."""
+    if entity.name not in _validators:
+        _validators[entity.name] = cerberus.Validator(entity.schema)
+    return _validators[entity.name]
+
+
+def project(record, entity):
+    """The entity's fields of record, each from its WooCommerce alias when absent.
+
+    A null counts as absent. Unknown fields are dropped here, so that nothing
+    the service does not store is ever passed on.
+    """
+    doc = {}
+    for name in entity.schema:
+        value = record.get(name)
+        if value is None and name in entity.aliases:
+            value = record.get(entity.aliases[name])
+        if value is not None:
+            doc[name] = value
+    return doc
+
+
+def reported_id(value):
+    """The id to report a skipped record by: what was sent, if a short scalar."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and len(value) <= 40:
+        return value
+    return None
+
+
+def describe(errors):
+    """Cerberus' errors as one line: 'name: required field; price: must be ...'."""
+    return "; ".join(f"{field}: {messages[0]}" for field, messages in sorted(errors.items()))
+
+
+def _holds_nul(value):
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+def serialise(doc):
+    """(json_text, None), or (None, reason) for text PostgreSQL cannot hold."""
+    text = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    if "\\u0000" in text and _holds_nul(doc):
+        return None, "text: must not contain NUL characters"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate, from a \ud800-style escape
+            return None, "text: must be valid Unicode"
+    return text, None
+
+
+def validate_batch(entity, records):
+    validator = validator_for(entity)
+    parts, indexes, errors = [], [], []
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            errors.append({"index": index, "id": None, "reason": "record: must be a JSON object"})
+            continue
+        doc = project(record, entity)
+        if validator.validate(doc, normalize=False):
+            text, reason = serialise(doc)
+        else:
+            text, reason = None, describe(validator.errors)
+        if reason:
+            errors.append({"index": index, "id": reported_id(doc.get(entity.id_field)), "reason": reason})
+            continue
+        parts.append(text)
+        indexes.append(index)
+    return ValidatedBatch("[" + ",".join(parts) + "]", indexes, errors)

@@ -1,0 +1,24 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="wcsync",
+    version="0.1.0",
+    description="Receives WooCommerce store data and keeps a tenant-isolated copy in PostgreSQL",
+    python_requires=">=3.11",
+    packages=find_packages(include=["service", "service.*"]),
+    install_requires=[
+        "tornado>=6.4,<7",
+        "aiopg>=1.4,<2",
+        "psycopg2-binary>=2.9,<3",
+        "cerberus>=1.3,<2",
+        "yoyo-migrations>=9,<10",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=8",
+            "pytest-tornado>=0.8",
+            "pytest-cov>=5",
+            "hypothesis>=6",
+        ],
+    },
+)

@@ -1,0 +1,104 @@
+-- Running one batch: its sync_logs row, its transaction, its outcome.
+--
+-- The HTTP service does it in three steps, each its own transaction:
+--   1. sync_log_start()  commits a 'running' row, visible while the batch runs;
+--   2. upsert_<entity>(store, records, sync_log_id)  writes the rows, completes
+--      the log and sets stores.last_sync_at, all or nothing;
+--   3. sync_log_fail()  only if step 2 died outright (connection lost,
+--      statement timeout), to record the failure after the rollback.
+-- From psql, upsert_<entity>(store, records) alone does all of it, creating
+-- its own log row.
+
+CREATE OR REPLACE FUNCTION sync_log_start(p_store_id uuid, p_entity_type text, p_records_received integer)
+RETURNS uuid
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_status text;
+    v_id uuid;
+BEGIN
+    SELECT status INTO v_status FROM stores WHERE id = p_store_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'store % does not exist', p_store_id USING ERRCODE = 'foreign_key_violation';
+    ELSIF v_status <> 'active' THEN
+        RAISE EXCEPTION 'store % is %', p_store_id, v_status USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    INSERT INTO sync_logs (store_id, entity_type, records_received)
+    VALUES (p_store_id, p_entity_type, p_records_received)
+    RETURNING id INTO v_id;
+    RETURN v_id;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION sync_log_fail(p_store_id uuid, p_sync_log_id uuid, p_error_message text)
+RETURNS void
+LANGUAGE sql AS $$
+    UPDATE sync_logs
+       SET status = 'failed', error_message = p_error_message, completed_at = clock_timestamp(),
+           records_synced = 0, records_unchanged = 0, records_skipped = records_received
+     WHERE store_id = p_store_id AND id = p_sync_log_id AND status = 'running'
+$$;
+
+-- Runs upsert_<entity>_rows(store, records) for one batch and completes its
+-- log. Any error inside rolls the batch's rows back (the inner block is a
+-- subtransaction) and ends the log as 'failed' with the error; the result
+-- then says 'failed' instead of raising, so the failure is recorded even
+-- when the caller's connection is the only thing that would have said so.
+--
+-- p_records may hold fewer records than the log received: the HTTP service
+-- sends only those that passed its own validation, and counts the rest as
+-- skipped through records_received.
+CREATE OR REPLACE FUNCTION sync_batch(p_store_id uuid, p_entity_type text, p_records jsonb, p_sync_log_id uuid)
+RETURNS sync_result
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_received integer;
+    v_unchanged integer;
+    v_errors jsonb;
+    v_synced integer;
+    v_skipped integer;
+    v_message text;
+BEGIN
+    IF jsonb_typeof(p_records) IS DISTINCT FROM 'array' THEN
+        RAISE EXCEPTION 'records must be a JSON array' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_sync_log_id IS NULL THEN
+        p_sync_log_id := sync_log_start(p_store_id, p_entity_type, jsonb_array_length(p_records));
+    END IF;
+    SELECT records_received INTO v_received
+      FROM sync_logs
+     WHERE store_id = p_store_id AND id = p_sync_log_id
+       AND entity_type = p_entity_type AND status = 'running'
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no running % sync % for store %', p_entity_type, p_sync_log_id, p_store_id
+            USING ERRCODE = 'invalid_parameter_value';
+    ELSIF v_received < jsonb_array_length(p_records) THEN
+        RAISE EXCEPTION 'sync % received % records, not %', p_sync_log_id, v_received, jsonb_array_length(p_records)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    BEGIN
+        CASE p_entity_type
+            WHEN 'products' THEN
+                SELECT r.unchanged, r.errors INTO v_unchanged, v_errors FROM upsert_product_rows(p_store_id, p_records) r;
+            WHEN 'customers' THEN
+                SELECT r.unchanged, r.errors INTO v_unchanged, v_errors FROM upsert_customer_rows(p_store_id, p_records) r;
+            WHEN 'categories' THEN
+                SELECT r.unchanged, r.errors INTO v_unchanged, v_errors FROM upsert_category_rows(p_store_id, p_records) r;
+        END CASE;
+        v_skipped := v_received - jsonb_array_length(p_records) + jsonb_array_length(v_errors);
+        v_synced := v_received - v_skipped - v_unchanged;
+
+        UPDATE sync_logs
+           SET status = 'completed', records_synced = v_synced, records_unchanged = v_unchanged,
+               records_skipped = v_skipped, completed_at = clock_timestamp()
+         WHERE store_id = p_store_id AND id = p_sync_log_id;
+        UPDATE stores SET last_sync_at = greatest(last_sync_at, now()) WHERE id = p_store_id;
+        RETURN (p_sync_log_id, 'completed', v_synced, v_unchanged, v_skipped, v_errors, NULL)::sync_result;
+    EXCEPTION WHEN OTHERS THEN
+        v_message := SQLERRM;
+        PERFORM sync_log_fail(p_store_id, p_sync_log_id, v_message);
+        RETURN (p_sync_log_id, 'failed', 0, 0, v_received, '[]'::jsonb, v_message)::sync_result;
+    END;
+END
+$$;

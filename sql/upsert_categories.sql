@@ -1,0 +1,114 @@
+-- Categories: upsert_categories(store_id, records [, sync_log_id]).
+--
+-- Accepts the spec's fields and WooCommerce REST v3's: id for
+-- wc_category_id, parent for parent_id (0 meaning none), count for
+-- product_count.
+
+-- Validates, deduplicates and upserts one batch; returns how many valid
+-- records were left unchanged (always 0: categories carry no timestamp) and
+-- the skipped records as [{index, id, reason}].
+CREATE OR REPLACE FUNCTION upsert_category_rows(p_store_id uuid, p_records jsonb,
+                                                OUT unchanged integer, OUT errors jsonb)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_written bigint[];
+BEGIN
+    -- Category batches of one store run one at a time: resolving parents
+    -- updates rows outside the batch, in an order no sort can make safe
+    -- against another category batch. Categories are few; products and
+    -- customers batches are not held up by this.
+    PERFORM pg_advisory_xact_lock(hashtextextended('wcsync.categories.' || p_store_id, 0));
+
+    WITH raw AS MATERIALIZED (
+        SELECT e.ord - 1 AS idx,
+               jsonb_typeof(e.r) = 'object' AS is_object,
+               coalesce(nullif(e.r -> 'wc_category_id', 'null'), e.r -> 'id') AS wc_category_id,
+               e.r -> 'name' AS name,
+               e.r -> 'slug' AS slug,
+               coalesce(nullif(e.r -> 'parent_id', 'null'), e.r -> 'parent') AS parent_id,
+               coalesce(nullif(e.r -> 'product_count', 'null'), e.r -> 'count') AS product_count
+          FROM jsonb_array_elements(p_records) WITH ORDINALITY AS e (r, ord)
+    ),
+    -- Each value read once (materialised, so that the checks below reuse it).
+    typed AS MATERIALIZED (
+        SELECT raw.*,
+               json_id(wc_category_id) AS t_wc_category_id,
+               json_string(name) AS t_name,
+               json_string(slug) AS t_slug,
+               json_bigint(parent_id) AS t_parent_id,
+               json_bigint(product_count) AS t_product_count
+          FROM raw
+    ),
+    checked AS MATERIALIZED (
+        SELECT *,
+               CASE WHEN NOT is_object THEN 'record: must be a JSON object'
+               ELSE coalesce(
+                   id_error('wc_category_id', wc_category_id, t_wc_category_id, true),
+                   text_error('name', name, t_name, true),
+                   text_error('slug', slug, t_slug, false),
+                   integer_error('parent_id', parent_id, t_parent_id, 0, 9223372036854775807),
+                   CASE WHEN t_parent_id = t_wc_category_id
+                        THEN 'parent_id: a category cannot be its own parent' END,
+                   integer_error('product_count', product_count, t_product_count, 0, 2147483647))
+               END AS reason
+          FROM typed
+    ),
+    -- The last valid record of each category wins, in key order.
+    latest AS (
+        SELECT DISTINCT ON (t_wc_category_id) *
+          FROM checked
+         WHERE reason IS NULL
+         ORDER BY t_wc_category_id, idx DESC
+    ),
+    written AS (
+        INSERT INTO categories AS c (store_id, wc_category_id, name, slug, wc_parent_id, parent_id, product_count)
+        SELECT p_store_id, l.t_wc_category_id, l.t_name, l.t_slug, nullif(l.t_parent_id, 0), parent.id,
+               l.t_product_count
+          FROM latest l
+          LEFT JOIN categories parent
+                 ON parent.store_id = p_store_id AND parent.wc_category_id = l.t_parent_id
+         ORDER BY l.t_wc_category_id
+        ON CONFLICT (store_id, wc_category_id) DO UPDATE
+           SET name = excluded.name, slug = excluded.slug, wc_parent_id = excluded.wc_parent_id,
+               parent_id = excluded.parent_id, product_count = excluded.product_count, synced_at = now()
+        RETURNING c.wc_category_id
+    )
+    SELECT (SELECT array_agg(wc_category_id) FROM written),
+           (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                       'index', idx, 'id', reported_id(wc_category_id), 'reason', reason) ORDER BY idx), '[]')
+              FROM checked WHERE reason IS NOT NULL)
+      INTO v_written, errors;
+
+    -- Children that were waiting for a parent written now: other rows of
+    -- this batch, or rows synced earlier.
+    UPDATE categories child
+       SET parent_id = parent.id
+      FROM categories parent
+     WHERE child.store_id = p_store_id AND parent.store_id = p_store_id
+       AND parent.wc_category_id = child.wc_parent_id
+       AND parent.wc_category_id = ANY (v_written)
+       AND child.parent_id IS DISTINCT FROM parent.id;
+
+    -- Products that were waiting for their primary category. Rows are
+    -- locked in wc_product_id order, the order product batches use.
+    UPDATE products p
+       SET category_id = waiting.category_id
+      FROM (SELECT p2.id, c.id AS category_id
+              FROM products p2
+              JOIN categories c ON c.store_id = p_store_id AND c.wc_category_id = p2.wc_category_id
+             WHERE p2.store_id = p_store_id
+               AND p2.wc_category_id = ANY (v_written)
+               AND p2.category_id IS DISTINCT FROM c.id
+             ORDER BY p2.wc_product_id
+               FOR NO KEY UPDATE OF p2) AS waiting
+     WHERE p.store_id = p_store_id AND p.id = waiting.id;
+
+    unchanged := 0;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION upsert_categories(p_store_id uuid, p_records jsonb, p_sync_log_id uuid DEFAULT NULL)
+RETURNS sync_result
+LANGUAGE sql AS $$
+    SELECT sync_batch(p_store_id, 'categories', p_records, p_sync_log_id)
+$$;

@@ -1,0 +1,114 @@
+-- Customers: upsert_customers(store_id, records [, sync_log_id]).
+--
+-- The email is personal data: it is hashed here, as
+-- sha256(lower(trim(email))) in hex, and never stored, logged or reported.
+-- (A materialised CTE below holds it for the length of the statement, in
+-- this backend's memory, as the function's own argument does.)
+-- A customer without an email (or with "") gets a NULL hash.
+--
+-- Accepts the spec's fields and WooCommerce REST v3's: id for
+-- wc_customer_id, date_created_gmt / date_modified_gmt for created_at /
+-- updated_at.
+
+CREATE OR REPLACE FUNCTION json_email(value jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN length(btrim(json_string(value))) > 254 THEN NULL
+        WHEN btrim(json_string(value)) ~ '^[^@[:space:]]+@[^@[:space:]]+$' THEN btrim(json_string(value))
+    END
+$$;
+
+CREATE OR REPLACE FUNCTION email_error(field text, raw jsonb, typed text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN typed IS NOT NULL OR is_absent(raw) OR btrim(json_string(raw)) = '' THEN NULL
+        WHEN json_string(raw) IS NULL THEN field || ': must be a string'
+        ELSE field || ': must be an email address'
+    END
+$$;
+
+-- Validates, deduplicates and upserts one batch; returns how many valid
+-- records were older than the stored row (left unchanged) and the skipped
+-- records as [{index, id, reason}].
+CREATE OR REPLACE FUNCTION upsert_customer_rows(p_store_id uuid, p_records jsonb,
+                                                OUT unchanged integer, OUT errors jsonb)
+LANGUAGE sql AS $$
+    WITH raw AS MATERIALIZED (
+        SELECT e.ord - 1 AS idx,
+               jsonb_typeof(e.r) = 'object' AS is_object,
+               coalesce(nullif(e.r -> 'wc_customer_id', 'null'), e.r -> 'id') AS wc_customer_id,
+               e.r -> 'email' AS email,
+               e.r -> 'display_name' AS display_name,
+               e.r ->> 'total_spent' AS total_spent,
+               e.r -> 'order_count' AS order_count,
+               e.r ->> 'first_order_date' AS first_order_date,
+               e.r ->> 'last_order_date' AS last_order_date,
+               coalesce(e.r ->> 'created_at', e.r ->> 'date_created_gmt') AS created_at,
+               coalesce(e.r ->> 'updated_at', e.r ->> 'date_modified_gmt') AS updated_at
+          FROM jsonb_array_elements(p_records) WITH ORDINALITY AS e (r, ord)
+    ),
+    -- Each value read once (materialised, so that the checks below reuse it).
+    typed AS MATERIALIZED (
+        SELECT raw.*,
+               json_id(wc_customer_id) AS t_wc_customer_id,
+               json_email(email) AS t_email,
+               json_string(display_name) AS t_display_name,
+               text_money(total_spent) AS t_total_spent,
+               json_bigint(order_count) AS t_order_count,
+               text_timestamptz(first_order_date) AS t_first_order_date,
+               text_timestamptz(last_order_date) AS t_last_order_date,
+               text_timestamptz(created_at) AS t_created_at,
+               text_timestamptz(updated_at) AS t_updated_at
+          FROM raw
+    ),
+    checked AS MATERIALIZED (
+        SELECT *,
+               CASE WHEN NOT is_object THEN 'record: must be a JSON object'
+               ELSE coalesce(
+                   id_error('wc_customer_id', wc_customer_id, t_wc_customer_id, true),
+                   email_error('email', email, t_email),
+                   text_error('display_name', display_name, t_display_name, false),
+                   money_error('total_spent', total_spent, t_total_spent),
+                   integer_error('order_count', order_count, t_order_count, 0, 2147483647),
+                   timestamp_error('first_order_date', first_order_date, t_first_order_date),
+                   timestamp_error('last_order_date', last_order_date, t_last_order_date),
+                   timestamp_error('created_at', created_at, t_created_at),
+                   timestamp_error('updated_at', updated_at, t_updated_at))
+               END AS reason
+          FROM typed
+    ),
+    -- The last valid record of each customer wins, in key order: concurrent
+    -- batches then lock their rows in the same order and cannot deadlock.
+    latest AS (
+        SELECT DISTINCT ON (t_wc_customer_id) *
+          FROM checked
+         WHERE reason IS NULL
+         ORDER BY t_wc_customer_id, idx DESC
+    ),
+    -- A record older than the stored row (by updated_at) leaves it as it is.
+    written AS (
+        INSERT INTO customers AS c (store_id, wc_customer_id, email_hash, display_name, total_spent,
+                                    order_count, first_order_date, last_order_date, created_at, updated_at)
+        SELECT p_store_id, t_wc_customer_id, encode(digest(lower(t_email), 'sha256'), 'hex'), t_display_name,
+               t_total_spent, t_order_count, t_first_order_date, t_last_order_date, t_created_at, t_updated_at
+          FROM latest
+         ORDER BY t_wc_customer_id
+        ON CONFLICT (store_id, wc_customer_id) DO UPDATE
+           SET email_hash = excluded.email_hash, display_name = excluded.display_name,
+               total_spent = excluded.total_spent, order_count = excluded.order_count,
+               first_order_date = excluded.first_order_date, last_order_date = excluded.last_order_date,
+               created_at = excluded.created_at, updated_at = excluded.updated_at, synced_at = now()
+         WHERE c.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= c.updated_at
+        RETURNING 1
+    )
+    SELECT ((SELECT count(*) FROM latest) - (SELECT count(*) FROM written))::integer,
+           (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                       'index', idx, 'id', reported_id(wc_customer_id), 'reason', reason) ORDER BY idx), '[]')
+              FROM checked WHERE reason IS NOT NULL)
+$$;
+
+CREATE OR REPLACE FUNCTION upsert_customers(p_store_id uuid, p_records jsonb, p_sync_log_id uuid DEFAULT NULL)
+RETURNS sync_result
+LANGUAGE sql AS $$
+    SELECT sync_batch(p_store_id, 'customers', p_records, p_sync_log_id)
+$$;

@@ -1,0 +1,150 @@
+-- Products: upsert_products(store_id, records [, sync_log_id]).
+--
+-- Accepts the spec's fields and WooCommerce REST v3's: id for
+-- wc_product_id, categories [{id, name, slug}] (all kept in
+-- product_categories; the first is the primary one unless category_id is
+-- given), date_created_gmt / date_modified_gmt for created_at / updated_at,
+-- prices as strings ("" meaning none).
+
+-- Validates, deduplicates and upserts one batch; returns how many valid
+-- records were older than the stored row (left unchanged) and the skipped
+-- records as [{index, id, reason}]. One statement: the product upsert, the
+-- category links and the error list all come from the same parsed input.
+CREATE OR REPLACE FUNCTION upsert_product_rows(p_store_id uuid, p_records jsonb,
+                                               OUT unchanged integer, OUT errors jsonb)
+LANGUAGE sql AS $$
+    WITH raw AS MATERIALIZED (
+        SELECT e.ord - 1 AS idx,
+               jsonb_typeof(e.r) = 'object' AS is_object,
+               coalesce(nullif(e.r -> 'wc_product_id', 'null'), e.r -> 'id') AS wc_product_id,
+               e.r -> 'name' AS name,
+               e.r -> 'sku' AS sku,
+               e.r ->> 'price' AS price,
+               e.r ->> 'regular_price' AS regular_price,
+               e.r ->> 'sale_price' AS sale_price,
+               coalesce(nullif(e.r -> 'category_id', 'null'), e.r -> 'categories' -> 0 -> 'id') AS category_id,
+               coalesce(nullif(e.r -> 'category_name', 'null'), e.r -> 'categories' -> 0 -> 'name') AS category_name,
+               e.r -> 'categories' AS categories,
+               e.r -> 'stock_quantity' AS stock_quantity,
+               e.r -> 'stock_status' AS stock_status,
+               e.r -> 'status' AS status,
+               e.r -> 'type' AS type,
+               coalesce(e.r ->> 'created_at', e.r ->> 'date_created_gmt') AS created_at,
+               coalesce(e.r ->> 'updated_at', e.r ->> 'date_modified_gmt') AS updated_at
+          FROM jsonb_array_elements(p_records) WITH ORDINALITY AS e (r, ord)
+    ),
+    -- Each value read once (materialised, so that the checks below reuse it).
+    typed AS MATERIALIZED (
+        SELECT raw.*,
+               json_id(wc_product_id) AS t_wc_product_id,
+               json_string(name) AS t_name,
+               json_string(sku) AS t_sku,
+               text_money(price) AS t_price,
+               text_money(regular_price) AS t_regular_price,
+               text_money(sale_price) AS t_sale_price,
+               json_id(category_id) AS t_category_id,
+               json_string(category_name) AS t_category_name,
+               CASE WHEN jsonb_typeof(categories) = 'array' THEN
+                   ARRAY(SELECT json_id(c.item -> 'id') FROM jsonb_array_elements(categories) AS c (item))
+               END AS t_category_ids,
+               json_bigint(stock_quantity) AS t_stock_quantity,
+               json_string(stock_status) AS t_stock_status,
+               json_string(status) AS t_status,
+               json_string(type) AS t_type,
+               text_timestamptz(created_at) AS t_created_at,
+               text_timestamptz(updated_at) AS t_updated_at
+          FROM raw
+    ),
+    checked AS MATERIALIZED (
+        SELECT *,
+               CASE WHEN NOT is_object THEN 'record: must be a JSON object'
+               ELSE coalesce(
+                   id_error('wc_product_id', wc_product_id, t_wc_product_id, true),
+                   text_error('name', name, t_name, true),
+                   text_error('sku', sku, t_sku, false),
+                   money_error('price', price, t_price),
+                   money_error('regular_price', regular_price, t_regular_price),
+                   money_error('sale_price', sale_price, t_sale_price),
+                   CASE WHEN is_absent(categories) THEN NULL
+                        WHEN t_category_ids IS NULL THEN 'categories: must be a list'
+                        WHEN array_position(t_category_ids, NULL) IS NOT NULL
+                        THEN 'categories: every item must have a positive integer id'
+                   END,
+                   id_error('category_id', category_id, t_category_id, false),
+                   text_error('category_name', category_name, t_category_name, false),
+                   integer_error('stock_quantity', stock_quantity, t_stock_quantity, -2147483648, 2147483647),
+                   text_error('stock_status', stock_status, t_stock_status, false),
+                   text_error('status', status, t_status, false),
+                   text_error('type', type, t_type, false),
+                   timestamp_error('created_at', created_at, t_created_at),
+                   timestamp_error('updated_at', updated_at, t_updated_at))
+               END AS reason
+          FROM typed
+    ),
+    -- The last valid record of each product wins, in key order: concurrent
+    -- batches then lock their rows in the same order and cannot deadlock.
+    latest AS (
+        SELECT DISTINCT ON (t_wc_product_id) *
+          FROM checked
+         WHERE reason IS NULL
+         ORDER BY t_wc_product_id, idx DESC
+    ),
+    -- A record older than the stored row (by updated_at) leaves it as it is:
+    -- a retried old batch must not undo newer data.
+    written AS (
+        INSERT INTO products AS p (store_id, wc_product_id, name, sku, price, regular_price, sale_price,
+                                   wc_category_id, category_id, wc_category_ids, category_name,
+                                   stock_quantity, stock_status, status, type, created_at, updated_at)
+        SELECT p_store_id, l.t_wc_product_id, l.t_name, l.t_sku, l.t_price, l.t_regular_price, l.t_sale_price,
+               l.t_category_id, c.id, coalesce(l.t_category_ids, '{}'), l.t_category_name,
+               l.t_stock_quantity, l.t_stock_status, l.t_status, l.t_type, l.t_created_at, l.t_updated_at
+          FROM latest l
+          LEFT JOIN categories c ON c.store_id = p_store_id AND c.wc_category_id = l.t_category_id
+         ORDER BY l.t_wc_product_id
+        ON CONFLICT (store_id, wc_product_id) DO UPDATE
+           SET name = excluded.name, sku = excluded.sku, price = excluded.price,
+               regular_price = excluded.regular_price, sale_price = excluded.sale_price,
+               wc_category_id = excluded.wc_category_id, category_id = excluded.category_id,
+               wc_category_ids = excluded.wc_category_ids, category_name = excluded.category_name,
+               stock_quantity = excluded.stock_quantity, stock_status = excluded.stock_status,
+               status = excluded.status, type = excluded.type,
+               created_at = excluded.created_at, updated_at = excluded.updated_at, synced_at = now()
+         WHERE p.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= p.updated_at
+        RETURNING p.id, p.wc_category_id, p.wc_category_ids
+    ),
+    -- Every category of each written product, the primary one at position 0.
+    links AS (
+        SELECT DISTINCT ON (w.id, link.wc_category_id) w.id AS product_id, link.wc_category_id, link.position
+          FROM written w
+         CROSS JOIN LATERAL (
+                SELECT w.wc_category_id, 0::bigint WHERE w.wc_category_id IS NOT NULL
+                UNION ALL
+                SELECT * FROM unnest(w.wc_category_ids) WITH ORDINALITY
+               ) AS link (wc_category_id, position)
+         ORDER BY w.id, link.wc_category_id, link.position
+    ),
+    -- The written products' rows are locked, so their links are ours alone.
+    -- The two statements below touch disjoint keys: gone links, current links.
+    unlinked AS (
+        DELETE FROM product_categories pc
+         USING written w
+         WHERE pc.store_id = p_store_id AND pc.product_id = w.id
+           AND pc.wc_category_id IS DISTINCT FROM w.wc_category_id
+           AND pc.wc_category_id <> ALL (w.wc_category_ids)
+    ),
+    linked AS (
+        INSERT INTO product_categories (store_id, product_id, wc_category_id, position)
+        SELECT p_store_id, product_id, wc_category_id, position FROM links
+        ON CONFLICT (store_id, product_id, wc_category_id) DO UPDATE SET position = excluded.position
+    )
+    SELECT ((SELECT count(*) FROM latest) - (SELECT count(*) FROM written))::integer,
+           (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                       'index', idx, 'id', reported_id(wc_product_id), 'reason', reason) ORDER BY idx), '[]')
+              FROM checked WHERE reason IS NOT NULL)
+$$;
+
+CREATE OR REPLACE FUNCTION upsert_products(p_store_id uuid, p_records jsonb, p_sync_log_id uuid DEFAULT NULL)
+RETURNS sync_result
+LANGUAGE sql AS $$
+    SELECT sync_batch(p_store_id, 'products', p_records, p_sync_log_id)
+$$;

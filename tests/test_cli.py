@@ -1,0 +1,71 @@
+"""The command line: migrate, create-store, revoke-token."""
+import io
+import uuid
+
+import pytest
+from psycopg2 import sql
+
+from service.__main__ import main
+from service.auth import hash_token
+from service.migrate import admin_connection
+
+
+@pytest.fixture
+def cli(database_url, monkeypatch, capsys):
+    """cli(*args) -> (exit code, stdout, stderr), against the test database."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+
+    def run(*args):
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+    return run
+
+
+def test_create_store_prints_a_token_stored_only_as_hash(cli, query):
+    code, out, err = cli("create-store", "--name", "Acme")
+    assert code is None
+    fields = dict(line.split(":", 1) for line in out.strip().splitlines())
+    store_id, token = fields["store_id"].strip(), fields["token"].strip()
+    assert len(token) >= 40
+    assert "cannot be shown again" in err
+    [store] = query("SELECT name, status FROM stores WHERE id = %s", (store_id,))
+    assert store == {"name": "Acme", "status": "active"}
+    [row] = query("SELECT token_hash FROM api_tokens WHERE store_id = %s", (store_id,))
+    assert row["token_hash"] == hash_token(token)
+    assert query("SELECT 1 FROM api_tokens WHERE token_hash = %s", (token,)) == []
+
+
+def test_revoke_token(cli, store, query):
+    assert cli("revoke-token", "--token", store.token)[:2] == (None, "token revoked\n")
+    [row] = query("SELECT revoked_at FROM api_tokens WHERE store_id = %s", (store.id,))
+    assert row["revoked_at"] is not None
+    code, _, err = cli("revoke-token", "--token", store.token)
+    assert code == 1 and "no live token" in err
+
+
+def test_revoke_token_from_stdin(cli, store, query, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(store.token + "\n"))
+    assert cli("revoke-token", "--token", "-")[0] is None
+    assert query("SELECT 1 FROM store_for_token(%s)", (hash_token(store.token),)) == []
+
+
+def test_migrate_creates_a_missing_database_and_is_idempotent(cli, database_url, monkeypatch):
+    name = f"wcsync_test_migrate_{uuid.uuid4().hex[:8]}"
+    url = database_url.rsplit("/", 1)[0] + "/" + name
+    monkeypatch.setenv("DATABASE_URL", url)
+    try:
+        _, out, _ = cli("migrate")
+        assert out == "applied 2 migration(s): 0001_schema, 0002_functions\n"
+        assert cli("migrate")[1] == "applied 0 migration(s)\n"
+    finally:
+        conn = admin_connection(url)
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.close()
+
+
+def test_a_command_is_required(cli):
+    with pytest.raises(SystemExit) as exit_info:
+        cli()
+    assert exit_info.value.code == 2

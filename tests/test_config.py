@@ -1,0 +1,30 @@
+from service.auth import bearer_token, hash_token, new_token
+from service.config import Settings
+
+
+def test_settings_from_environment():
+    settings = Settings.from_env({"DATABASE_URL": "postgresql://db/x", "PORT": "9000",
+                                  "MAX_BATCH_RECORDS": "10", "SHUTDOWN_TIMEOUT_S": "2.5"})
+    assert settings.database_url == "postgresql://db/x"
+    assert settings.port == 9000
+    assert settings.max_batch_records == 10
+    assert settings.shutdown_timeout_s == 2.5
+    assert settings.max_body_bytes == 10 * 1024 * 1024
+
+
+def test_defaults():
+    assert Settings.from_env({}) == Settings()
+
+
+def test_tokens_are_random_and_hashed_with_sha256():
+    assert new_token() != new_token()
+    assert hash_token("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def test_bearer_token():
+    assert bearer_token("Bearer abc") == "abc"
+    assert bearer_token("bearer   abc ") == "abc"
+    assert bearer_token("Basic abc") is None
+    assert bearer_token("Bearer") is None
+    assert bearer_token("") is None
+    assert bearer_token(None) is None

@@ -1,0 +1,154 @@
+"""Property-based tests (Hypothesis) of the validation layer and the SQL functions.
+
+For any batch: every record is either stored exactly or skipped with a
+reason, the counts add up to the batch size, and the two validation layers
+agree (what the HTTP layer accepts, the SQL functions accept too).
+"""
+import json
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from psycopg2 import sql
+
+from service.entities import ENTITIES
+from service.validation import validate_batch
+
+# Text PostgreSQL's jsonb can hold: no NUL, no lone surrogates.
+pg_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30)
+json_scalars = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | pg_text | \
+    st.floats(allow_nan=False, allow_infinity=False)
+json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=3) |
+                           st.dictionaries(pg_text, inner, max_size=3), max_leaves=6)
+
+# Valid values of each kind; records are built valid, then some are broken.
+valid_names = pg_text.filter(str.strip)
+valid_money = st.decimals(0, 10**6, places=2).map(str) | st.floats(0, 10**6) | st.just("")
+valid_timestamps = st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2100, 1, 1),
+                                timezones=st.none() | st.just(timezone.utc)).map(datetime.isoformat)
+valid_counts = st.integers(0, 10**6)
+valid_emails = st.from_regex(r"[a-z0-9.]{1,10}@[a-z]{1,8}\.[a-z]{2,4}", fullmatch=True) | st.just("")
+
+FIELDS = {
+    "products": {"name": valid_names, "sku": pg_text, "price": valid_money, "sale_price": valid_money,
+                 "stock_quantity": st.integers(-100, 10**6), "updated_at": valid_timestamps},
+    "customers": {"display_name": pg_text, "total_spent": valid_money, "order_count": valid_counts,
+                  "created_at": valid_timestamps, "email": valid_emails},
+    "categories": {"name": valid_names, "slug": pg_text, "product_count": valid_counts,
+                   "parent_id": st.integers(0, 10**6)},
+}
+REQUIRED = {"products": ["name"], "customers": [], "categories": ["name"]}
+
+
+@st.composite
+def record_of(draw, entity_name):
+    """A valid record, or (one time in four) one with a field broken or missing."""
+    entity = ENTITIES[entity_name]
+    fields = FIELDS[entity_name]
+    required = [entity.id_field] + REQUIRED[entity_name]
+    record = draw(st.fixed_dictionaries(
+        {entity.id_field: st.integers(1, 2**63 - 1), **{name: fields[name] for name in REQUIRED[entity_name]}},
+        optional={name: strategy for name, strategy in fields.items() if name not in required}))
+    if draw(st.integers(0, 3)) == 0:
+        broken = draw(st.sampled_from(sorted(record)))
+        if draw(st.booleans()):
+            del record[broken]
+        else:
+            record[broken] = draw(json_values)
+    return record
+
+
+def records_of(entity_name):
+    """Batches with a distinct id per record, and now and then a non-object."""
+    entity = ENTITIES[entity_name]
+    record_or_scalar = st.integers(0, 9).flatmap(lambda n: json_scalars if n == 0 else record_of(entity_name))
+    return st.lists(record_or_scalar, max_size=12).map(
+        lambda records: distinct_ids(records, entity.id_field))
+
+
+def distinct_ids(records, id_field):
+    """Duplicate ids would make "stored exactly" ambiguous (the last one wins): drop them."""
+    seen, kept = set(), []
+    for record in records:
+        key = json.dumps(record.get(id_field), sort_keys=True) if isinstance(record, dict) else None
+        if key is None or key not in seen:
+            seen.add(key)
+            kept.append(record)
+    return kept
+
+
+@pytest.mark.parametrize("entity_name", ENTITIES)
+@given(data=st.data())
+@settings(max_examples=150, deadline=None)
+def test_validation_accounts_for_every_record(entity_name, data):
+    records = data.draw(st.lists(st.dictionaries(st.sampled_from(
+        list(ENTITIES[entity_name].schema) + ["id", "parent", "noise"]), json_values, max_size=6) | json_values,
+        max_size=10))
+    batch = validate_batch(ENTITIES[entity_name], records)
+    skipped = [error["index"] for error in batch.errors]
+    assert sorted(batch.indexes + skipped) == list(range(len(records)))
+    assert len(json.loads(batch.records_json)) == batch.valid_count
+    assert all(error["reason"] for error in batch.errors)
+
+
+def stored_value(value):
+    """A JSON value as the database gives it back, for comparison."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc)
+    return value
+
+
+def expected_value(field, sent):
+    """What a valid sent value is stored as."""
+    if field in ("price", "sale_price", "total_spent"):
+        return None if sent == "" else Decimal(str(sent))
+    if field in ("updated_at", "created_at"):
+        parsed = datetime.fromisoformat(sent)
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    if field == "email":
+        return None  # checked as a hash elsewhere; never stored
+    if field == "parent_id":
+        return None  # resolved separately: wc_parent_id holds it
+    return sent
+
+
+@pytest.mark.parametrize("entity_name", ENTITIES)
+@given(data=st.data())
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_sql_function_stores_exactly_or_skips(entity_name, data, make_store, sync_sql, query):
+    entity = ENTITIES[entity_name]
+    records = data.draw(records_of(entity_name))
+    store = make_store()
+    result = sync_sql(entity_name, store.id, records)
+
+    assert result["status"] == "completed", result["error_message"]
+    assert result["synced_count"] + result["unchanged_count"] + result["skipped_count"] == len(records)
+    assert result["unchanged_count"] == 0  # a fresh store has nothing newer
+    skipped = {error["index"] for error in result["errors"]}
+    assert len(skipped) == result["skipped_count"]
+
+    rows = {row[entity.id_field]: row for row in query(
+        sql.SQL("SELECT * FROM {} WHERE store_id = %s").format(sql.Identifier(entity_name)), (store.id,))}
+    stored = [i for i in range(len(records)) if i not in skipped]
+    assert len(rows) == len(stored)
+    for index in stored:
+        record = records[index]
+        row = rows[record[entity.id_field]]
+        for field in FIELDS[entity_name]:
+            if field in record and record[field] is not None and expected_value(field, record[field]) is not None:
+                assert stored_value(row[field]) == expected_value(field, record[field]), (field, record)
+
+
+@pytest.mark.parametrize("entity_name", ENTITIES)
+@given(data=st.data())
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_what_the_http_layer_accepts_the_sql_function_accepts(entity_name, data, make_store, sync_sql):
+    entity = ENTITIES[entity_name]
+    batch = validate_batch(entity, data.draw(records_of(entity_name)))
+    result = sync_sql(entity_name, make_store().id, json.loads(batch.records_json))
+    assert result["errors"] == [], result["errors"]
+    assert result["synced_count"] == batch.valid_count

@@ -1,0 +1,83 @@
+"""The server process: serving, and graceful shutdown with batches in flight."""
+import asyncio
+import dataclasses
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import psycopg2
+import pytest
+from tornado.httpclient import AsyncHTTPClient
+
+from service.server import serve
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def lock_store_row(database_url, store_id):
+    """Holds the store's row lock in an open transaction: a batch then waits at its last step."""
+    conn = psycopg2.connect(database_url)
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM stores WHERE id = %s FOR NO KEY UPDATE", (store_id,))
+    return conn
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_shutdown_finishes_in_flight_batches(config, store, query):
+    config = dataclasses.replace(config, port=free_port(), shutdown_timeout_s=20)
+    stopping, ready = asyncio.Event(), asyncio.Event()
+    server = asyncio.ensure_future(serve(config, stopping, ready))
+    await ready.wait()
+
+    blocker = lock_store_row(config.database_url, store.id)
+    request = AsyncHTTPClient().fetch(
+        f"http://127.0.0.1:{config.port}/api/sync/products", method="POST", raise_error=False,
+        headers={"Authorization": f"Bearer {store.token}", "Content-Type": "application/json"},
+        body=json.dumps({"products": [{"wc_product_id": 1, "name": "in flight"}]}),
+    )
+    for _ in range(100):  # until the batch is waiting on the lock
+        if query("SELECT 1 FROM sync_logs WHERE store_id = %s", (store.id,)):
+            break
+        await asyncio.sleep(0.05)
+    stopping.set()
+    await asyncio.sleep(0.3)
+    assert not server.done(), "shutdown must wait for the in-flight batch"
+    blocker.rollback()
+    blocker.close()
+
+    response = await request
+    await asyncio.wait_for(server, 10)
+    assert response.code == 200
+    assert query("SELECT name FROM products WHERE store_id = %s", (store.id,)) == [{"name": "in flight"}]
+    with pytest.raises(OSError):  # no longer listening
+        socket.create_connection(("127.0.0.1", config.port), timeout=1).close()
+
+
+def test_sigterm_stops_the_server_process(database_url):
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port)}
+    process = subprocess.Popen([sys.executable, "-m", "service", "serve"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=15)
+    finally:
+        process.kill()
+    assert process.returncode == 0
+    assert f"listening on port {port}" in output
+    assert "stopped" in output
