@@ -89,3 +89,9 @@ def category_list(field, value, error):
     elif not all(type(item) is dict and type(item.get("id")) is int and 1 <= item["id"] <= MAX_BIGINT
                  for item in value):
         error(field, "every item must have a positive integer id")
+
+
+def not_own_parent(record):
+    if record.get("parent_id") == record["wc_category_id"]:
+        return "parent_id: a category cannot be its own parent"
+    return None

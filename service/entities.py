@@ -28,6 +28,8 @@ class Entity:
     schema: dict
     # canonical field -> WooCommerce REST v3 name, read when the first is absent
     aliases: dict = field(default_factory=dict)
+    # checks across fields, after the schema: record -> reason or None
+    record_checks: tuple = ()
 
     @property
     def query(self):
@@ -96,6 +98,7 @@ CATEGORIES = Entity(
         "product_count": COUNT,
     },
     aliases={"wc_category_id": "id", "parent_id": "parent", "product_count": "count"},
+    record_checks=(checks.not_own_parent,),
 )
 
 ENTITIES = {entity.name: entity for entity in (PRODUCTS, CUSTOMERS, CATEGORIES)}

@@ -93,10 +93,11 @@ def validate_batch(entity, records):
             errors.append({"index": index, "id": None, "reason": "record: must be a JSON object"})
             continue
         doc = project(record, entity)
-        if validator.validate(doc, normalize=False):
-            text, reason = serialise(doc)
-        else:
+        if not validator.validate(doc, normalize=False):
             text, reason = None, describe(validator.errors)
+        else:
+            reason = next(filter(None, (check(doc) for check in entity.record_checks)), None)
+            text, reason = serialise(doc) if reason is None else (None, reason)
         if reason:
             errors.append({"index": index, "id": reported_id(doc.get(entity.id_field)), "reason": reason})
             continue

@@ -9,6 +9,7 @@ import json
 import os
 from dataclasses import dataclass
 
+import hypothesis
 import psycopg2
 import psycopg2.extras
 import pytest
@@ -19,6 +20,11 @@ from service.app import make_app
 from service.auth import hash_token, new_token
 from service.config import Settings
 from service.migrate import admin_connection, apply_migrations, database_name
+
+# CI runs the property tests derandomised (HYPOTHESIS_PROFILE=ci), so that
+# a landing is never decided by the luck of the draw; locally they explore.
+hypothesis.settings.register_profile("ci", derandomize=True, database=None)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://localhost:5432/wcsync_test")
 

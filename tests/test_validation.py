@@ -187,3 +187,9 @@ def test_one_validator_per_entity():
 
 def test_serialise_is_compact_and_keeps_unicode():
     assert serialise({"name": "é"}) == ('{"name":"é"}', None)
+
+
+def test_category_cannot_be_its_own_parent():
+    assert check(CATEGORIES, {"wc_category_id": 1, "name": "c", "parent_id": 1}) == \
+        "parent_id: a category cannot be its own parent"
+    assert check(CATEGORIES, {"id": 2, "name": "c", "parent": 2}) == "parent_id: a category cannot be its own parent"
