@@ -22,13 +22,24 @@ class ValidatedBatch:
         return len(self.indexes)
 
 
+class RecordValidator(cerberus.Validator):
+    """Cerberus' Validator without its one mandatory rule, 'nullable'.
+
+    project() has already dropped every null, so the rule could only ever
+    pass; skipping it saves about 15% of the validation time of a batch
+    (bench/: 58 -> 50 ms for 1,000 products).
+    """
+
+    mandatory_validations = ()
+
+
 _validators = {}
 
 
 def validator_for(entity):
     """One compiled validator per entity, reused for every record."""
     if entity.name not in _validators:
-        _validators[entity.name] = cerberus.Validator(entity.schema)
+        _validators[entity.name] = RecordValidator(entity.schema)
     return _validators[entity.name]
 
 
