@@ -47,7 +47,7 @@ def text(field, value, error):
 
 
 def name(field, value, error):
-    if type(value) is str and value.strip() == "":
+    if type(value) is str and value.strip(" \t\n\r") == "":  # as text_error() in SQL
         error(field, "must not be empty")
     else:
         text(field, value, error)
@@ -77,7 +77,7 @@ def email(field, value, error):
     if type(value) is not str:
         error(field, "must be a string")
         return
-    address = value.strip()
+    address = value.strip(" ")  # as SQL's btrim(): spaces only
     if address and (len(address) > MAX_EMAIL or not EMAIL.fullmatch(address)):
         error(field, "must be an email address")
 

@@ -49,14 +49,21 @@ class JsonHandler(tornado.web.RequestHandler):
         return self.settings["config"]
 
     async def database(self, awaitable):
-        """Awaits a database call; an unreachable database becomes 503."""
+        """Awaits a database call; an unreachable database becomes 503, any other error 500.
+
+        Only the error's class and SQLSTATE are logged: PostgreSQL's message
+        may quote the data (a record, an email).
+        """
         try:
             return await awaitable
         except DATABASE_UNAVAILABLE as exc:
             log.warning("database unavailable: %s", type(exc).__name__)
             raise ApiError(
                 503, "service_unavailable", "The database is unavailable; retry later.", RETRY_AFTER_SECONDS
-            ) from exc
+            ) from None
+        except psycopg2.Error as exc:
+            log.error("database error: %s (SQLSTATE %s)", type(exc).__name__, exc.pgcode)
+            raise ApiError(500, "internal_error", "Internal server error.") from None
 
     def write_error(self, status_code, **kwargs):
         exc = kwargs.get("exc_info", (None, None, None))[1]

@@ -77,7 +77,7 @@ def _holds_nul(value):
     if isinstance(value, str):
         return "\x00" in value
     if isinstance(value, dict):
-        return any(_holds_nul(item) for item in value.values())
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
     if isinstance(value, list):
         return any(_holds_nul(item) for item in value)
     return False
@@ -85,7 +85,10 @@ def _holds_nul(value):
 
 def serialise(doc):
     """(json_text, None), or (None, reason) for text PostgreSQL cannot hold."""
-    text = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    try:
+        text = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except ValueError:  # 1e400 parses as inf, which JSON cannot carry on
+        return None, "number: must be finite"
     if "\\u0000" in text and _holds_nul(doc):
         return None, "text: must not contain NUL characters"
     if not text.isascii():

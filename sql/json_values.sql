@@ -153,7 +153,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                  WHEN required THEN field || ': required field' END
         WHEN length(typed) > max_text_length() THEN
             field || ': longer than ' || max_text_length()::text || ' characters'
-        WHEN required AND btrim(typed) = '' THEN field || ': must not be empty'
+        WHEN required AND btrim(typed, E' \t\n\r') = '' THEN field || ': must not be empty'
     END
 $$;
 

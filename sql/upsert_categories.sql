@@ -4,6 +4,18 @@
 -- wc_category_id, parent for parent_id (0 meaning none), count for
 -- product_count.
 
+-- The advisory lock key that orders a store's category batches against its
+-- other batches. A category batch holds it exclusively: it resolves parents
+-- and products' category_id, updating rows outside the batch in an order no
+-- sort can make safe against another category batch. A product batch holds
+-- it shared: otherwise a product written while a category batch runs could
+-- miss the category (neither transaction sees the other's rows) and stay
+-- unresolved. Product batches still run in parallel with each other.
+CREATE OR REPLACE FUNCTION category_lock_key(p_store_id uuid) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT hashtextextended('wcsync.categories.' || p_store_id::text, 0)
+$$;
+
 -- Validates, deduplicates and upserts one batch; returns how many valid
 -- records were left unchanged (always 0: categories carry no timestamp) and
 -- the skipped records as [{index, id, reason}].
@@ -13,11 +25,8 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_written bigint[];
 BEGIN
-    -- Category batches of one store run one at a time: resolving parents
-    -- updates rows outside the batch, in an order no sort can make safe
-    -- against another category batch. Categories are few; products and
-    -- customers batches are not held up by this.
-    PERFORM pg_advisory_xact_lock(hashtextextended('wcsync.categories.' || p_store_id, 0));
+    -- Category batches of one store run one at a time (see category_lock_key).
+    PERFORM pg_advisory_xact_lock(category_lock_key(p_store_id));
 
     WITH raw AS MATERIALIZED (
         SELECT e.ord - 1 AS idx,

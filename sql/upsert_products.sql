@@ -8,11 +8,15 @@
 
 -- Validates, deduplicates and upserts one batch; returns how many valid
 -- records were older than the stored row (left unchanged) and the skipped
--- records as [{index, id, reason}]. One statement: the product upsert, the
+-- records as [{index, id, reason}]. One statement (after the lock): the product upsert, the
 -- category links and the error list all come from the same parsed input.
 CREATE OR REPLACE FUNCTION upsert_product_rows(p_store_id uuid, p_records jsonb,
                                                OUT unchanged integer, OUT errors jsonb)
 LANGUAGE sql AS $$
+    -- Waits for a running category batch of the store (see category_lock_key);
+    -- the statement below then sees its categories.
+    SELECT pg_advisory_xact_lock_shared(category_lock_key(p_store_id));
+
     WITH raw AS MATERIALIZED (
         SELECT e.ord - 1 AS idx,
                jsonb_typeof(e.r) = 'object' AS is_object,

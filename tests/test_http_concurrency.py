@@ -1,0 +1,176 @@
+"""Concurrent batches of one store through real, simultaneous HTTP requests.
+
+Overlapping batches of the same entity must all succeed (no deadlock, no
+lost or doubled row), and a categories batch running beside a products
+batch must leave every product's category reference resolved.
+"""
+import asyncio
+import json
+
+import psycopg2
+import pytest
+
+from service.entities import ENTITIES
+
+NAME_COLUMN = {"products": "name", "customers": "display_name", "categories": "name"}
+
+
+def record(entity, wc_id, name, **fields):
+    return {ENTITIES[entity].id_field: wc_id, NAME_COLUMN[entity]: name, **fields}
+
+
+def rows_by_id(query, entity, store_id):
+    """{wc id: name} of the store's rows of entity; fails if an id is stored twice."""
+    id_field = ENTITIES[entity].id_field
+    rows = query(f"SELECT {id_field} AS wc_id, {NAME_COLUMN[entity]} AS name FROM {entity} "
+                 "WHERE store_id = %s", (store_id,))
+    ids = [row["wc_id"] for row in rows]
+    assert len(ids) == len(set(ids)), "an id is stored twice"
+    return {row["wc_id"]: row["name"] for row in rows}
+
+
+def assert_ok(response):
+    assert response.code == 200, response.body
+    body = json.loads(response.body)
+    assert body["success"] is True
+    return body["data"]
+
+
+@pytest.mark.parametrize("entity", ENTITIES)
+@pytest.mark.gen_test(timeout=30)
+async def test_overlapping_batches_of_one_store_all_succeed(post, store, query, entity):
+    # Four batches of 300 ids, each overlapping the next by 200, in shuffled
+    # orders (one reversed), so that they contend for the same rows.
+    batches = []
+    for k in range(4):
+        ids = list(range(k * 100 + 1, k * 100 + 301))
+        if k % 2:
+            ids.reverse()
+        batches.append([record(entity, wc_id, f"batch {k}") for wc_id in ids])
+
+    responses = await asyncio.gather(*(post(f"/api/sync/{entity}", {entity: batch}, store.token)
+                                       for batch in batches))
+
+    for response, batch in zip(responses, batches):
+        data = assert_ok(response)
+        assert (data["syncedCount"], data["skippedCount"], data["unchangedCount"]) == (len(batch), 0, 0)
+    stored = rows_by_id(query, entity, store.id)
+    assert set(stored) == set(range(1, 601))
+    for wc_id, name in stored.items():  # each row holds one of the batches that sent it
+        senders = {f"batch {k}" for k in range(4) if k * 100 < wc_id <= k * 100 + 300}
+        assert name in senders, (wc_id, name)
+    logs = query("SELECT status, records_synced FROM sync_logs WHERE store_id = %s", (store.id,))
+    assert sorted((log["status"], log["records_synced"]) for log in logs) == [("completed", 300)] * 4
+
+
+def product(wc_id, category):
+    return {"wc_product_id": wc_id, "name": f"product {wc_id}", "category_id": category}
+
+
+def assert_categories_resolved(query, store_id):
+    """Every product and category pointing at an existing category has it resolved."""
+    unresolved = query("""
+        SELECT p.wc_product_id, p.wc_category_id, p.category_id, c.id AS expected
+          FROM products p JOIN categories c ON c.store_id = p.store_id AND c.wc_category_id = p.wc_category_id
+         WHERE p.store_id = %s AND p.category_id IS DISTINCT FROM c.id
+    """, (store_id,))
+    assert not unresolved, unresolved
+    orphans = query("""
+        SELECT child.wc_category_id FROM categories child
+          JOIN categories parent ON parent.store_id = child.store_id AND parent.wc_category_id = child.wc_parent_id
+         WHERE child.store_id = %s AND child.parent_id IS DISTINCT FROM parent.id
+    """, (store_id,))
+    assert orphans == []
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_products_and_categories_batches_run_side_by_side(post, store, query):
+    """New products and their new categories sent at the same time: no deadlock, no lost row,
+    and every reference resolved whatever the interleaving (the two tests below force the
+    interleavings that once left a product unresolved)."""
+    categories = [{"wc_category_id": n, "name": f"category {n}", "parent_id": n - 1 if n > 1 else None}
+                  for n in range(1, 51)]
+    products = [product(n, n % 50 + 1) for n in range(1, 401)]
+
+    responses = await asyncio.gather(
+        post("/api/sync/categories", {"categories": categories[25:]}, store.token),
+        post("/api/sync/products", {"products": products[:200]}, store.token),
+        post("/api/sync/categories", {"categories": categories[:25]}, store.token),
+        post("/api/sync/products", {"products": products[200:]}, store.token),
+    )
+
+    for response in responses:
+        assert assert_ok(response)["skippedCount"] == 0
+    stored = query("SELECT wc_product_id, wc_category_id FROM products WHERE store_id = %s", (store.id,))
+    assert sorted((row["wc_product_id"], row["wc_category_id"]) for row in stored) == \
+        [(n, n % 50 + 1) for n in range(1, 401)]
+    assert rows_by_id(query, "categories", store.id) == {n: f"category {n}" for n in range(1, 51)}
+    assert_categories_resolved(query, store.id)
+
+
+# --- A deterministic interleaving of one products and one categories batch ---
+
+@pytest.fixture
+def hold_store_row(database_url):
+    """hold_store_row(store_id) -> release(): batches of that store wait at their last statement."""
+    connections = []
+
+    def hold(store_id):
+        conn = psycopg2.connect(database_url)
+        connections.append(conn)
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM stores WHERE id = %s FOR NO KEY UPDATE", (store_id,))
+        return conn.rollback
+    yield hold
+    for conn in connections:
+        conn.close()
+
+
+async def wait_until_blocked(query, function, timeout=10):
+    """Waits until the request running upsert_<function> waits on a lock."""
+    for _ in range(int(timeout / 0.02)):
+        if query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
+                 "AND wait_event_type = 'Lock' AND query LIKE %s", (f"%{function}%",)):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{function} never waited on a lock")
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_product_resolution_survives_a_concurrent_products_batch(post, store, query, hold_store_row):
+    # A product waiting for its category 77.
+    assert_ok(await post("/api/sync/products", {"products": [product(1, 77)]}, store.token))
+    release = hold_store_row(store.id)
+    # The categories batch writes category 77, resolves product 1 (holding its
+    # row) and then waits at stores.last_sync_at on the held store row.
+    categories = asyncio.ensure_future(
+        post("/api/sync/categories", {"categories": [{"wc_category_id": 77, "name": "late"}]}, store.token))
+    await wait_until_blocked(query, "upsert_categories")
+    # A products batch re-sending product 1 starts now: category 77 is not yet
+    # committed, and product 1's row is held by the categories batch.
+    products = asyncio.ensure_future(post("/api/sync/products", {"products": [product(1, 77)]}, store.token))
+    await wait_until_blocked(query, "upsert_products")
+    release()
+
+    assert_ok(await categories)
+    assert_ok(await products)
+    assert_categories_resolved(query, store.id)
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_category_resolution_reaches_products_of_a_concurrent_batch(post, store, query, hold_store_row):
+    release = hold_store_row(store.id)
+    # The products batch writes product 1 (its category 5 does not exist yet)
+    # and waits at stores.last_sync_at; then the categories batch writes
+    # category 5, looks for waiting products (product 1 is not committed) and
+    # waits there too.
+    products = asyncio.ensure_future(post("/api/sync/products", {"products": [product(1, 5)]}, store.token))
+    await wait_until_blocked(query, "upsert_products")
+    categories = asyncio.ensure_future(
+        post("/api/sync/categories", {"categories": [{"wc_category_id": 5, "name": "five"}]}, store.token))
+    await wait_until_blocked(query, "upsert_categories")
+    release()
+
+    assert_ok(await products)
+    assert_ok(await categories)
+    assert_categories_resolved(query, store.id)
