@@ -9,6 +9,7 @@ arrive before what they point to, and customer emails kept only as hashes.
 import contextlib
 import hashlib
 import json
+import logging
 import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -84,6 +85,20 @@ def failing_writes(query, table, store_id):
     finally:
         query(sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(name, sql.Identifier(table)))
         query(sql.SQL("DROP FUNCTION {}()").format(name))
+
+
+@pytest.mark.gen_test
+async def test_unexpected_database_error_is_a_500_that_leaks_nothing(post, store, query, caplog):
+    """The batch's sync log cannot even be started: 500, with no SQL in the response or the logs."""
+    caplog.set_level(logging.DEBUG)
+    with failing_writes(query, "sync_logs", store.id):
+        response = await post("/api/sync/products", {"products": [record("products", 1, "one")]}, store.token)
+
+    assert response.code == 500
+    assert assert_error(json.loads(response.body), "internal_error") == "Internal server error."
+    assert "injected" not in response.body.decode() and "injected" not in caplog.text
+    assert "RaiseException" in caplog.text  # the class is logged, for the operator
+    assert stored(query, "products", store.id) == {} and sync_logs(query, store.id) == []
 
 
 # --- The spec's plan, for each entity ---
