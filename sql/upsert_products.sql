@@ -27,7 +27,10 @@ LANGUAGE sql AS $$
                e.r ->> 'regular_price' AS regular_price,
                e.r ->> 'sale_price' AS sale_price,
                coalesce(nullif(e.r -> 'category_id', 'null'), e.r -> 'categories' -> 0 -> 'id') AS category_id,
-               coalesce(nullif(e.r -> 'category_name', 'null'), e.r -> 'categories' -> 0 -> 'name') AS category_name,
+               -- categories[0]'s name only when it is the primary category
+               coalesce(nullif(e.r -> 'category_name', 'null'),
+                        CASE WHEN is_absent(e.r -> 'category_id') THEN e.r -> 'categories' -> 0 -> 'name' END)
+                   AS category_name,
                e.r -> 'categories' AS categories,
                e.r -> 'stock_quantity' AS stock_quantity,
                e.r -> 'stock_status' AS stock_status,
@@ -116,7 +119,9 @@ LANGUAGE sql AS $$
          WHERE p.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= p.updated_at
         RETURNING p.id, p.wc_category_id, p.wc_category_ids
     ),
-    -- Every category of each written product, the primary one at position 0.
+    -- Every category of each written product: the primary one at position 0,
+    -- the n-th item of categories at n (the order as sent; a primary that is
+    -- also in the list keeps 0, leaving its n unused).
     links AS (
         SELECT DISTINCT ON (w.id, link.wc_category_id) w.id AS product_id, link.wc_category_id, link.position
           FROM written w

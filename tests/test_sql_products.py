@@ -1,0 +1,284 @@
+"""upsert_products (sql/upsert_products.sql), called directly as from psql.
+
+What is particular to products: every field stored as sent, WooCommerce's
+own names, the primary category resolved by its WooCommerce id whatever the
+order things arrive in, all of a product's categories in
+product_categories, updated_at guarding against stale retries, prices as
+numeric strings, and records an operator may get wrong. The batch contract
+shared with the other entities (logs, counts, rollback) is in
+test_sql_sync_logs.py.
+"""
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from service.entities import ENTITIES
+from service.validation import validate_batch
+from sql_helpers import (
+    assert_failed_batch, call_raw, failing_trigger, last_sync_at, rows, sync_log, sync_logs,
+)
+
+UTC = timezone.utc
+
+
+def product_rows(query, store_id):
+    return {row["wc_product_id"]: row for row in rows(query, "products", store_id)}
+
+
+def links(query, store_id):
+    """{wc_product_id: [wc_category_id, ...] in position order}, and every primary (position 0) checked."""
+    found = query("""
+        SELECT p.wc_product_id, pc.wc_category_id, pc.position
+          FROM product_categories pc
+          JOIN products p ON p.store_id = pc.store_id AND p.id = pc.product_id
+         WHERE pc.store_id = %s
+         ORDER BY p.wc_product_id, pc.position""", (store_id,))
+    result = {}
+    for row in found:
+        result.setdefault(row["wc_product_id"], []).append(row["wc_category_id"])
+    primaries = {row["wc_product_id"]: row["wc_category_id"] for row in found if row["position"] == 0}
+    return result, primaries
+
+
+def category_key(query, store_id, wc_category_id):
+    [row] = query("SELECT id FROM categories WHERE store_id = %s AND wc_category_id = %s", (store_id, wc_category_id))
+    return row["id"]
+
+
+def test_every_field_is_stored_as_sent(store, sync_sql, query):
+    record = {"wc_product_id": 501, "name": "Blue Widget", "sku": "BW-001", "price": 24.99,
+              "regular_price": "29.99", "sale_price": "", "category_id": 10, "category_name": "Widgets",
+              "stock_quantity": -3, "stock_status": "onbackorder", "status": "publish", "type": "simple",
+              "created_at": "2026-01-01T08:00:00Z", "updated_at": "2026-01-15T10:30:00+05:30",
+              "unknown_field": "ignored"}
+    result = sync_sql("products", store.id, [record])
+
+    assert (result["status"], result["synced_count"]) == ("completed", 1)
+    row = product_rows(query, store.id)[501]
+    assert {field: row[field] for field in record if field in row} == {
+        "wc_product_id": 501, "name": "Blue Widget", "sku": "BW-001", "price": Decimal("24.99"),
+        "regular_price": Decimal("29.99"), "sale_price": None, "category_id": None,
+        "category_name": "Widgets", "stock_quantity": -3, "stock_status": "onbackorder", "status": "publish",
+        "type": "simple", "created_at": datetime(2026, 1, 1, 8, tzinfo=UTC),
+        "updated_at": datetime(2026, 1, 15, 5, 0, tzinfo=UTC)}
+    assert row["wc_category_id"] == 10 and row["wc_category_ids"] == []
+
+
+def test_woocommerce_field_names_are_read(store, sync_sql, query):
+    sync_sql("products", store.id, [{"id": 7, "name": "WC product", "date_created_gmt": "2025-12-01T00:00:00",
+                                     "date_modified_gmt": "2026-01-02T03:04:05",
+                                     "wc_product_id": None}])  # null counts as absent: the alias is read
+    row = product_rows(query, store.id)[7]
+    assert (row["created_at"], row["updated_at"]) == (datetime(2025, 12, 1, tzinfo=UTC),
+                                                      datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+
+
+# --- Categories ----------------------------------------------------------------------------------
+
+def test_category_id_is_resolved_when_the_category_came_first(store, sync_sql, query):
+    sync_sql("categories", store.id, [{"wc_category_id": 10, "name": "Widgets"}])
+    sync_sql("products", store.id, [{"wc_product_id": 1, "name": "p", "category_id": 10},
+                                    {"wc_product_id": 2, "name": "q", "category_id": 99}])  # 99 unknown
+
+    products = product_rows(query, store.id)
+    assert (products[1]["wc_category_id"], products[1]["category_id"]) == (10, category_key(query, store.id, 10))
+    assert (products[2]["wc_category_id"], products[2]["category_id"]) == (99, None)
+
+
+def test_category_id_is_resolved_when_the_category_comes_later(store, sync_sql, query):
+    sync_sql("products", store.id, [{"wc_product_id": 1, "name": "p", "categories": [{"id": 10}]}])
+    assert product_rows(query, store.id)[1]["category_id"] is None
+
+    sync_sql("categories", store.id, [{"wc_category_id": 10, "name": "Widgets"}])
+    assert product_rows(query, store.id)[1]["category_id"] == category_key(query, store.id, 10)
+
+
+def test_categories_list_is_stored_in_order_with_the_first_as_primary(store, sync_sql, query):
+    sync_sql("categories", store.id, [{"id": 20, "name": "B"}])
+    result = sync_sql("products", store.id, [{"id": 1, "name": "p", "categories": [
+        {"id": 20, "name": "B", "slug": "b"}, {"id": 10, "name": "A", "slug": "a"}, {"id": 30}]}])
+
+    assert result["status"] == "completed"
+    row = product_rows(query, store.id)[1]
+    assert (row["wc_category_id"], row["category_id"], row["category_name"]) \
+        == (20, category_key(query, store.id, 20), "B")
+    assert row["wc_category_ids"] == [20, 10, 30]
+    assert links(query, store.id) == ({1: [20, 10, 30]}, {1: 20})
+
+
+def test_an_explicit_category_id_is_the_primary_category(store, sync_sql, query):
+    sync_sql("products", store.id, [{"id": 1, "name": "p", "category_id": 30, "categories": [{"id": 10}, {"id": 20}]}])
+    assert product_rows(query, store.id)[1]["wc_category_id"] == 30
+    assert links(query, store.id) == ({1: [30, 10, 20]}, {1: 30})
+
+
+def test_category_name_is_not_taken_from_a_category_that_is_not_the_primary_one(store, sync_sql, query):
+    sync_sql("products", store.id, [{"id": 1, "name": "p", "category_id": 30,
+                                     "categories": [{"id": 10, "name": "Ten"}, {"id": 30, "name": "Thirty"}]},
+                                    {"id": 2, "name": "q", "categories": [{"id": 10, "name": "Ten"}]}])
+    rows = product_rows(query, store.id)
+    assert (rows[1]["wc_category_id"], rows[1]["category_name"]) == (30, None)
+    assert (rows[2]["wc_category_id"], rows[2]["category_name"]) == (10, "Ten")
+
+
+def test_resync_with_fewer_categories_removes_the_stale_links(store, sync_sql, query):
+    sync_sql("products", store.id, [{"id": 1, "name": "p", "categories": [{"id": 10}, {"id": 20}, {"id": 30}]},
+                                    {"id": 2, "name": "q", "categories": [{"id": 10}, {"id": 20}]}])
+    sync_sql("products", store.id, [{"id": 1, "name": "p", "categories": [{"id": 30}, {"id": 10}]}])
+    assert links(query, store.id) == ({1: [30, 10], 2: [10, 20]}, {1: 30, 2: 10})
+    assert product_rows(query, store.id)[1]["wc_category_id"] == 30
+
+    sync_sql("products", store.id, [{"id": 2, "name": "q", "categories": []}])
+    assert links(query, store.id) == ({1: [30, 10]}, {1: 30})
+    assert (product_rows(query, store.id)[2]["wc_category_id"], product_rows(query, store.id)[2]["wc_category_ids"]) \
+        == (None, [])
+
+
+@pytest.mark.parametrize("categories, reason", [
+    ({"id": 10}, "categories: must be a list"),
+    ("10", "categories: must be a list"),
+    ([{"id": "10"}], "categories: every item must have a positive integer id"),
+    ([10], "categories: every item must have a positive integer id"),
+    ([{"id": 10}, {"name": "no id"}], "categories: every item must have a positive integer id"),
+    ([{"id": 0}], "categories: every item must have a positive integer id"),
+], ids=repr)
+def test_malformed_categories_skip_the_product(categories, reason, store, sync_sql, query):
+    result = sync_sql("products", store.id, [{"id": 1, "name": "p", "categories": categories}])
+    assert result["errors"] == [{"index": 0, "id": 1, "reason": reason}]
+    assert product_rows(query, store.id) == {} and links(query, store.id) == ({}, {})
+
+
+def test_a_product_never_resolves_to_another_stores_category(make_store, sync_sql, query):
+    store_a, store_b = make_store("A"), make_store("B")
+    sync_sql("categories", store_b.id, [{"wc_category_id": 10, "name": "B's"}])
+    sync_sql("products", store_a.id, [{"wc_product_id": 1, "name": "A's", "category_id": 10}])
+    assert product_rows(query, store_a.id)[1]["category_id"] is None
+
+    sync_sql("categories", store_b.id, [{"wc_category_id": 10, "name": "B's again"}])
+    assert product_rows(query, store_a.id)[1]["category_id"] is None
+
+    sync_sql("categories", store_a.id, [{"wc_category_id": 10, "name": "A's"}])
+    assert product_rows(query, store_a.id)[1]["category_id"] == category_key(query, store_a.id, 10)
+    assert category_key(query, store_a.id, 10) != category_key(query, store_b.id, 10)
+
+
+# --- updated_at ---------------------------------------------------------------------------------
+
+def test_a_stale_record_leaves_the_row_and_counts_as_unchanged(store, sync_sql, query):
+    sync_sql("products", store.id, [{"id": 1, "name": "new", "price": "5", "updated_at": "2026-01-15T10:00:00Z",
+                                     "categories": [{"id": 10}]}])
+    stored, stored_links = product_rows(query, store.id)[1], links(query, store.id)
+
+    result = sync_sql("products", store.id, [
+        {"id": 1, "name": "old", "price": "4", "updated_at": "2026-01-15T09:59:59Z", "categories": [{"id": 20}]},
+        {"id": 2, "name": "other"}])
+
+    assert (result["synced_count"], result["unchanged_count"], result["skipped_count"]) == (1, 1, 0)
+    assert sync_log(query, store.id, result["sync_log_id"])["records_unchanged"] == 1
+    assert product_rows(query, store.id)[1] == stored and links(query, store.id) == stored_links
+
+    # The same or a newer updated_at is written (and a record without one).
+    for name, updated_at in [("same", "2026-01-15T10:00:00Z"), ("newer", "2026-01-15T11:00:00+00:00"),
+                             ("undated", None)]:
+        result = sync_sql("products", store.id, [{"id": 1, "name": name, "updated_at": updated_at}])
+        assert (result["synced_count"], result["unchanged_count"]) == (1, 0)
+        assert product_rows(query, store.id)[1]["name"] == name
+
+
+# --- Values -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("price, stored", [
+    ("24.99", Decimal("24.99")), ("0", Decimal(0)), ("007.50", Decimal("7.50")), (12, Decimal(12)),
+    (0.5, Decimal("0.5")), ("", None), (None, None), ("1000000000000000", Decimal(10**15)),
+], ids=repr)
+def test_prices_accept_numbers_and_numeric_strings(price, stored, store, sync_sql, query):
+    result = sync_sql("products", store.id, [{"id": 1, "name": "p", "price": price, "regular_price": price,
+                                              "sale_price": price}])
+    assert result["errors"] == []
+    row = product_rows(query, store.id)[1]
+    assert (row["price"], row["regular_price"], row["sale_price"]) == (stored, stored, stored)
+
+
+@pytest.mark.parametrize("price", ["-1", -1, "abc", "1e3", " 5", "1.", ".5", "1,5", "1000000000000000.01",
+                                   True, [1], {"amount": 1}], ids=repr)
+def test_invalid_prices_skip_the_product(price, store, sync_sql, query):
+    result = sync_sql("products", store.id, [{"id": 1, "name": "p", "sale_price": price}])
+    assert result["errors"] == [{"index": 0, "id": 1, "reason": "sale_price: must be a non-negative number or "
+                                                                  "numeric string up to 1000000000000000"}]
+    assert product_rows(query, store.id) == {}
+
+
+@pytest.mark.parametrize("wc_id, reported", [
+    ("12", "12"), (True, None), (0, 0), (-5, -5), (1.5, 1.5), (2**63, 2**63), ({"id": 1}, None),
+    ("x" * 41, None),
+], ids=repr)
+def test_an_id_that_is_not_a_positive_json_integer_skips_the_product(wc_id, reported, store, sync_sql, query):
+    """json_id: a WooCommerce id is a positive JSON integer within bigint; a numeric string is not one."""
+    result = sync_sql("products", store.id, [{"wc_product_id": wc_id, "name": "p"}, {"id": 3, "name": "ok"}])
+    assert result["errors"] == [{"index": 0, "id": reported, "reason": "wc_product_id: must be a positive integer"}]
+    assert list(product_rows(query, store.id)) == [3]
+
+
+def test_integral_json_numbers_are_ids(store, query):
+    """1.0 and 1e3 are JSON integers in value (json_id); the largest bigint is the largest id."""
+    result = call_raw(query, "products", store.id,
+                      '[{"id": 1.0, "name": "a"}, {"id": 1e3, "name": "b"}, {"id": 9223372036854775807, "name": "c"}]')
+    assert (result["synced_count"], result["errors"]) == (3, [])
+    assert sorted(product_rows(query, store.id)) == [1, 1000, 2**63 - 1]
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("x" * 1001, "name: longer than 1000 characters"),
+    ("   ", "name: must not be empty"),
+    ("", "name: must not be empty"),
+    (5, "name: must be a string"),
+    (["a"], "name: must be a string"),
+], ids=["1001 chars", "spaces", "empty", "number", "list"])
+def test_an_invalid_name_skips_the_product(name, reason, store, sync_sql, query):
+    result = sync_sql("products", store.id, [{"id": 1, "name": name}, {"id": 2, "name": "é" * 1000}])
+    assert result["errors"] == [{"index": 0, "id": 1, "reason": reason}]
+    assert {wc_id: len(row["name"]) for wc_id, row in product_rows(query, store.id).items()} == {2: 1000}
+
+
+@pytest.mark.parametrize("name", ["\t\n", " \r\n "], ids=repr)
+def test_a_name_of_whitespace_only_skips_the_product_in_both_layers(name, store, sync_sql, query):
+    """Tabs and newlines are blank too, and the HTTP layer agrees (it used to reject what SQL stored)."""
+    record = {"id": 1, "name": name}
+    result = sync_sql("products", store.id, [record])
+    assert result["errors"] == [{"index": 0, "id": 1, "reason": "name: must not be empty"}]
+    assert product_rows(query, store.id) == {}
+    assert validate_batch(ENTITIES["products"], [record]).errors == result["errors"]
+
+
+@pytest.mark.parametrize("field, value, reason", [
+    ("sku", "s" * 1001, "sku: longer than 1000 characters"),
+    ("stock_quantity", 2**31, "stock_quantity: must be between -2147483648 and 2147483647"),
+    ("stock_quantity", "5", "stock_quantity: must be an integer"),
+    ("category_id", 0, "category_id: must be a positive integer"),
+    ("updated_at", "2026-02-30T10:00:00Z", "updated_at: must be an ISO 8601 date or date-time"),
+    ("date_created_gmt", "yesterday", "created_at: must be an ISO 8601 date or date-time"),
+    ("status", True, "status: must be a string"),
+], ids=lambda value: repr(value)[:30])
+def test_other_invalid_fields_skip_the_product(field, value, reason, store, sync_sql, query):
+    result = sync_sql("products", store.id, [{"id": 1, "name": "p", field: value}])
+    assert result["errors"] == [{"index": 0, "id": 1, "reason": reason}]
+    assert product_rows(query, store.id) == {}
+
+
+# --- Rollback across the statement's parts ------------------------------------------------------
+
+def test_a_failure_writing_category_links_undoes_the_products(store, sync_sql, query):
+    """The product upsert and its links are one statement: a failing link write undoes the product rows too."""
+    sync_sql("products", store.id, [{"id": 1, "name": "before", "categories": [{"id": 10}]}])
+    stored, stored_links = product_rows(query, store.id), links(query, store.id)
+    synced_at = last_sync_at(query, store.id)
+
+    with failing_trigger(query, "product_categories", store.id, condition="NEW.wc_category_id = 20"):
+        result = sync_sql("products", store.id, [{"id": 1, "name": "after", "categories": [{"id": 20}]},
+                                                 {"id": 2, "name": "new"}])
+
+    assert_failed_batch(query, store.id, result, received=2, message="injected failure on product_categories")
+    assert product_rows(query, store.id) == stored and links(query, store.id) == stored_links
+    assert last_sync_at(query, store.id) == synced_at
+    assert [log["status"] for log in sync_logs(query, store.id)] == ["completed", "failed"]
