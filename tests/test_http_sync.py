@@ -6,11 +6,9 @@ rolling the whole batch back; then skipped records and their report,
 WooCommerce REST v3 shapes, stale and duplicate records, references that
 arrive before what they point to, and customer emails kept only as hashes.
 """
-import contextlib
 import hashlib
 import json
 import logging
-import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -18,6 +16,7 @@ import pytest
 from psycopg2 import sql
 
 from service.entities import ENTITIES
+from sql_helpers import failing_trigger
 
 # The column each entity's test records set, to tell one version of a row from another.
 NAME_COLUMN = {"products": "name", "customers": "display_name", "categories": "name"}
@@ -64,34 +63,11 @@ def assert_error(body, code):
     return body["error"]["message"]
 
 
-@contextlib.contextmanager
-def failing_writes(query, table, store_id):
-    """While active, writing a row of store_id to table raises (a real database error)."""
-    name = sql.Identifier(f"test_fail_{uuid.uuid4().hex}")
-    query(sql.SQL("""
-        CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $body$
-        BEGIN
-            IF NEW.store_id = {store_id}::uuid THEN
-                RAISE EXCEPTION 'injected failure from a test trigger';
-            END IF;
-            RETURN NEW;
-        END
-        $body$
-    """).format(name=name, store_id=sql.Literal(store_id)))
-    try:
-        query(sql.SQL("CREATE TRIGGER {name} BEFORE INSERT OR UPDATE ON {table} "
-                      "FOR EACH ROW EXECUTE FUNCTION {name}()").format(name=name, table=sql.Identifier(table)))
-        yield
-    finally:
-        query(sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(name, sql.Identifier(table)))
-        query(sql.SQL("DROP FUNCTION {}()").format(name))
-
-
 @pytest.mark.gen_test
 async def test_unexpected_database_error_is_a_500_that_leaks_nothing(post, store, query, caplog):
     """The batch's sync log cannot even be started: 500, with no SQL in the response or the logs."""
     caplog.set_level(logging.DEBUG)
-    with failing_writes(query, "sync_logs", store.id):
+    with failing_trigger(query, "sync_logs", store.id):
         response = await post("/api/sync/products", {"products": [record("products", 1, "one")]}, store.token)
 
     assert response.code == 500
@@ -162,7 +138,7 @@ async def test_database_error_is_500_and_rolls_the_whole_batch_back(post, store,
     await sync_ok(post, store, entity, [record(entity, 1, "before")])
     synced_before = last_sync_at(query, store.id)
 
-    with failing_writes(query, entity, store.id):
+    with failing_trigger(query, entity, store.id):
         response = await post(f"/api/sync/{entity}",
                               {entity: [record(entity, 1, "after"), record(entity, 2, "new")]}, store.token)
 
@@ -178,7 +154,7 @@ async def test_database_error_is_500_and_rolls_the_whole_batch_back(post, store,
     assert str(failed["id"]) in message  # the client can name the log to an operator
     assert (failed["entity_type"], failed["status"], failed["records_received"], failed["records_synced"]) == \
         (entity, "failed", 2, 0)
-    assert "injected failure from a test trigger" in failed["error_message"]
+    assert "injected failure on" in failed["error_message"]
     assert failed["completed_at"] is not None
     assert last_sync_at(query, store.id) == synced_before
     # The trigger is gone and the store syncs again.
