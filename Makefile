@@ -5,9 +5,10 @@ PY := $(VENV)/bin/python
 DATABASE_URL ?= postgresql://localhost:5432/wcsync
 TEST_DATABASE_URL ?= postgresql://localhost:5432/wcsync_test
 LOAD_DATABASE_URL ?= postgresql://localhost:5432/wcsync_load
-export DATABASE_URL TEST_DATABASE_URL LOAD_DATABASE_URL
+BENCH_DATABASE_URL ?= postgresql://localhost:5432/wcsync_bench
+export DATABASE_URL TEST_DATABASE_URL LOAD_DATABASE_URL BENCH_DATABASE_URL
 
-.PHONY: run migrate test load clean
+.PHONY: run migrate test load bench clean
 
 # The venv is rebuilt when setup.py changes. pytest-tornado imports
 # pkg_resources, which setuptools 82 removed: hence the pin.
@@ -30,6 +31,10 @@ test: $(VENV)/.installed
 # Many stores at once against a real server; checks every row afterwards.
 load: $(VENV)/.installed
 	$(PY) -m load
+
+# Records/second of each write path, as a Markdown table; recreates $(BENCH_DATABASE_URL).
+bench: $(VENV)/.installed
+	$(PY) -m bench
 
 clean:
 	rm -rf $(VENV) *.egg-info .coverage .pytest_cache .hypothesis

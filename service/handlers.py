@@ -140,8 +140,9 @@ class SyncHandler(JsonHandler):
         """The batch's records, or a 400/413 saying what is wrong with the body."""
         if self.body_size > self.config.max_body_bytes:
             self.too_large()
+        raw, self.chunks = b"".join(self.chunks), None  # one copy of the body at a time
         try:
-            body = json.loads(b"".join(self.chunks), parse_constant=_reject_constant)
+            body = json.loads(raw, parse_constant=_reject_constant)
         except (ValueError, RecursionError) as exc:
             raise ApiError(400, "invalid_json", f"The request body is not valid JSON: {exc}") from None
         name = self.entity.name
@@ -163,8 +164,10 @@ class SyncHandler(JsonHandler):
     async def post(self):
         records = self.records()
         batch = validate_batch(self.entity, records)
+        received = len(records)
+        del records  # the parsed batch is not kept in memory while the database works
         result = await self.database(
-            db.sync_batch(self.pool, self.store_id, self.entity, batch.records_json, len(records))
+            db.sync_batch(self.pool, self.store_id, self.entity, batch.records_json, received)
         )
         if result.status != "completed":
             log.error("%s sync %s of store %s failed: %s",

@@ -34,6 +34,21 @@ def create_database(url):
         conn.close()
 
 
+def recreate_database(url):
+    """Drops the database named in url (closing its connections) and creates it empty.
+
+    For the test suite and the benchmark, which start from the migrations alone.
+    """
+    name = sql.Identifier(database_name(url))
+    conn = admin_connection(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+            cur.execute(sql.SQL("CREATE DATABASE {}").format(name))
+    finally:
+        conn.close()
+
+
 def apply_migrations(url):
     """Applies the migrations not yet applied; returns their ids."""
     backend = get_backend(url)

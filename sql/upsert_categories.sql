@@ -89,13 +89,14 @@ BEGIN
       INTO v_written, errors;
 
     -- Children that were waiting for a parent written now: other rows of
-    -- this batch, or rows synced earlier.
+    -- this batch, or rows synced earlier. Both lookups start from the
+    -- written ids and go through indexes, so a batch costs the same however
+    -- many categories the store already has.
     UPDATE categories child
        SET parent_id = parent.id
-      FROM categories parent
-     WHERE child.store_id = p_store_id AND parent.store_id = p_store_id
-       AND parent.wc_category_id = child.wc_parent_id
-       AND parent.wc_category_id = ANY (v_written)
+      FROM unnest(v_written) AS w (wc_category_id)
+      JOIN categories parent ON parent.store_id = p_store_id AND parent.wc_category_id = w.wc_category_id
+     WHERE child.store_id = p_store_id AND child.wc_parent_id = w.wc_category_id
        AND child.parent_id IS DISTINCT FROM parent.id;
 
     -- Products that were waiting for their primary category. Rows are
@@ -103,11 +104,10 @@ BEGIN
     UPDATE products p
        SET category_id = waiting.category_id
       FROM (SELECT p2.id, c.id AS category_id
-              FROM products p2
-              JOIN categories c ON c.store_id = p_store_id AND c.wc_category_id = p2.wc_category_id
-             WHERE p2.store_id = p_store_id
-               AND p2.wc_category_id = ANY (v_written)
-               AND p2.category_id IS DISTINCT FROM c.id
+              FROM unnest(v_written) AS w (wc_category_id)
+              JOIN categories c ON c.store_id = p_store_id AND c.wc_category_id = w.wc_category_id
+              JOIN products p2 ON p2.store_id = p_store_id AND p2.wc_category_id = w.wc_category_id
+             WHERE p2.category_id IS DISTINCT FROM c.id
              ORDER BY p2.wc_product_id
                FOR NO KEY UPDATE OF p2) AS waiting
      WHERE p.store_id = p_store_id AND p.id = waiting.id;

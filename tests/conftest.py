@@ -19,7 +19,7 @@ from service import db
 from service.app import make_app
 from service.auth import hash_token, new_token
 from service.config import Settings
-from service.migrate import admin_connection, apply_migrations, database_name
+from service.migrate import apply_migrations, recreate_database
 
 # CI runs the property tests derandomised (HYPOTHESIS_PROFILE=ci), so that
 # a landing is never decided by the luck of the draw; locally they explore.
@@ -33,17 +33,6 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://localhost:
 class Store:
     id: str
     token: str
-
-
-def recreate_database(url):
-    name = sql.Identifier(database_name(url))
-    conn = admin_connection(url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    finally:
-        conn.close()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,376 @@
+"""Benchmark: records/second of the sync service, and what bounds it.
+
+    make bench                                  # about 5-8 minutes on 2 cores
+    BENCH_RECORDS=2000 BENCH_RUNS=3 make bench  # a quick look
+    .venv/bin/python -m bench                   # the same, without make
+
+Against its own database (BENCH_DATABASE_URL, default
+postgresql://localhost:5432/wcsync_bench, dropped and recreated on every
+run; its name must contain "bench"), it writes synthetic WooCommerce stores
+(deterministic: products in 1-3 categories of a 3-level tree, customers with
+emails) four ways, each case 5 times into fresh stores, and prints the median
+records/second as a Markdown table:
+
+    HTTP      POST /api/sync/<entity> to `python -m service serve`, started
+              here once per case; its peak RSS (VmHWM) is reported per case
+    function  upsert_<entity>(store_id, records::jsonb) called directly
+    COPY      the same rows into an UNLOGGED scratch table without indexes
+    naive     one INSERT ... ON CONFLICT DO UPDATE per record, autocommit
+
+Every figure is of inserts into empty stores (the initial sync); every run
+uses new stores. With C clients, C stores sync at once, each sending its own
+catalogue in order; a client sends batch * ceil(BENCH_RECORDS / (C * batch))
+records, so that each has whole batches (categories: each store's whole tree).
+Before each case the tables are emptied and refilled with 20 other stores'
+rows, then analysed, as in a live database.
+
+Then: the ratios HTTP/function and function/naive at 1,000-record batches,
+the time split of one 1,000-record products request, and the projected time
+of a 100k-product + 200k-customer initial sync, which is also measured
+through HTTP, one client (BENCH_INITIAL_SYNC=0 skips that).
+
+Settings (environment): BENCH_RUNS (5), BENCH_RECORDS (10000), BENCH_NAIVE_RECORDS
+(2000), BENCH_BATCHES (100,1000,5000), BENCH_CLIENTS (1,4), BENCH_ENTITIES
+(products,customers,categories), BENCH_PATHS (http,function,copy,naive),
+BENCH_CATEGORY_TREE (200: categories of each products store), BENCH_CATEGORY_RECORDS
+(1000: categories of each categories store), BENCH_BACKGROUND_STORES (20), BENCH_POOL_SIZE (10),
+BENCH_INITIAL_SYNC (1), BENCH_INITIAL_PRODUCTS (100000), BENCH_INITIAL_CUSTOMERS (200000).
+"""
+import asyncio
+import functools
+import json
+import math
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+
+from . import data, database, machine, paths, report, split
+from .server import Server
+
+PATH_LABELS = {"http": "HTTP", "function": "function", "copy": "COPY (unlogged)", "naive": "naive per-record"}
+RATIO_BATCH = 1000  # the batch size of the ratios; the naive path runs at it only
+
+
+def env_list(name, default, convert=str):
+    return [convert(item) for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+@dataclass(frozen=True)
+class Config:
+    url: str = os.environ.get("BENCH_DATABASE_URL", "postgresql://localhost:5432/wcsync_bench")
+    runs: int = int(os.environ.get("BENCH_RUNS", 5))
+    records: int = int(os.environ.get("BENCH_RECORDS", 10_000))
+    naive_records: int = int(os.environ.get("BENCH_NAIVE_RECORDS", 2_000))
+    batches: tuple = tuple(env_list("BENCH_BATCHES", "100,1000,5000", int))
+    clients: tuple = tuple(env_list("BENCH_CLIENTS", "1,4", int))
+    entities: tuple = tuple(env_list("BENCH_ENTITIES", "products,customers,categories"))
+    paths: tuple = tuple(env_list("BENCH_PATHS", "http,function,copy,naive"))
+    category_tree: int = int(os.environ.get("BENCH_CATEGORY_TREE", 200))
+    # A categories case sends each store a whole tree of this many (a large store's);
+    # larger batches are not run for categories.
+    category_records: int = int(os.environ.get("BENCH_CATEGORY_RECORDS", 1000))
+    pool_size: int = int(os.environ.get("BENCH_POOL_SIZE", 10))
+    # Other stores' rows in the database before each case, analysed: {stores, and per store
+    # categories, products, customers}. BENCH_BACKGROUND_STORES=0 runs on empty tables.
+    background: tuple = (int(os.environ.get("BENCH_BACKGROUND_STORES", 20)), 200, 2000, 2000)
+    initial_sync: bool = os.environ.get("BENCH_INITIAL_SYNC", "1") not in ("", "0")
+    initial_products: int = int(os.environ.get("BENCH_INITIAL_PRODUCTS", 100_000))
+    initial_customers: int = int(os.environ.get("BENCH_INITIAL_CUSTOMERS", 200_000))
+
+
+def background(config):
+    stores, categories, products, customers = config.background
+    return {"stores": stores, "categories": categories, "products": products, "customers": customers}
+
+
+@dataclass
+class Result:
+    path: str
+    entity: str
+    batch: int
+    clients: int
+    records_per_run: int
+    rates: list  # records/second of each run
+    peak_rss_mib: float = None  # the server's, HTTP only
+
+    @property
+    def median(self):
+        return statistics.median(self.rates)
+
+
+def log(message):
+    """Progress, on stderr: stdout holds only the report."""
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- the stores' data --------------------------------------------------------
+
+@functools.lru_cache(maxsize=None)
+def tree(seed, count):
+    return data.category_tree(count, seed)
+
+
+@functools.lru_cache(maxsize=None)
+def tree_json(seed, count):
+    return json.dumps(tree(seed, count))
+
+
+@functools.lru_cache(maxsize=None)
+def catalogue(entity, count, seed, tree_size):
+    """Client seed's records of entity; products are in the categories of tree(seed)."""
+    if entity == "products":
+        return data.products(count, tree(seed, tree_size), seed)
+    if entity == "customers":
+        return data.customers(count, seed)
+    return tree(seed, count)
+
+
+def chunks(records, size):
+    return [records[start:start + size] for start in range(0, len(records), size)]
+
+
+def per_client(total, batch, clients):
+    """Records each client sends: whole batches, together at least total."""
+    return batch * math.ceil(total / (clients * batch))
+
+
+# --- one case ----------------------------------------------------------------
+
+class Case:
+    """One path x entity x batch size x client count, run config.runs times."""
+
+    def __init__(self, config, path, entity, batch, clients):
+        self.config, self.path, self.entity, self.batch, self.clients = config, path, entity, batch, clients
+        if entity == "categories":
+            self.count = config.category_records  # each store's whole tree
+        else:
+            self.count = per_client(config.naive_records if path == "naive" else config.records, batch, clients)
+        self.records = [catalogue(entity, self.count, seed, config.category_tree) for seed in range(clients)]
+        self.client_batches = [chunks(records, batch) for records in self.records]
+
+    def fresh_stores(self):
+        """One new store per client; a products store gets its category tree first."""
+        stores = database.create_stores(self.config.url, self.clients, f"bench {self.entity}")
+        if self.entity == "products":
+            database.load_categories(self.config.url, [store_id for store_id, _ in stores],
+                                     [tree_json(seed, self.config.category_tree) for seed in range(self.clients)])
+        return stores
+
+    def prepare(self):
+        if self.path == "http":
+            return paths.http_prepare(self.entity, self.client_batches)
+        if self.path == "function":
+            return paths.function_prepare(self.entity, self.client_batches)
+        if self.path == "copy":
+            return paths.copy_prepare(self.entity, self.client_batches)
+        return self.client_batches
+
+    def execute(self, prepared, stores, server):
+        """The elapsed seconds of one run's writes."""
+        url = self.config.url
+        if self.path == "http":
+            return asyncio.run(paths.http_run(server.base_url, self.entity, prepared, stores))
+        if self.path == "function":
+            return asyncio.run(paths.function_run(url, self.entity, prepared, stores))
+        if self.path == "copy":
+            return paths.copy_run(url, self.entity, prepared, stores)
+        return asyncio.run(paths.naive_run(url, self.entity, prepared, stores))
+
+    def verify(self, stores, sent):
+        """Every record sent is stored once, in its store (and a product's categories linked)."""
+        table = database.scratch_table(self.entity) if self.path == "copy" else self.entity
+        store_ids = [store_id for store_id, _ in stores]
+        expected = [len(records) for records in sent]
+        stored = database.count_rows(self.config.url, table, store_ids)
+        if stored != sum(expected):
+            raise paths.BenchError(f"{self}: {stored} rows stored, {sum(expected)} sent")
+        if self.entity == "products" and self.path != "copy":
+            links = database.count_rows(self.config.url, "product_categories", store_ids)
+            sent_links = sum(len(product["categories"]) for records in sent for product in records)
+            if links != sent_links:
+                raise paths.BenchError(f"{self}: {links} category links stored, {sent_links} sent")
+
+    def run(self):
+        config = self.config
+        prepared = self.prepare()
+        database.reset(config.url, background(config))
+        server = Server(config.url, config.pool_size) if self.path == "http" else None
+        try:
+            # Warm-up, not counted: one batch per client (connections, plans, caches).
+            first = [client[:1] for client in prepared]
+            stores = self.fresh_stores()
+            self.execute(first, stores, server)
+            self.verify(stores, [client[0] for client in self.client_batches])
+            rates = []
+            for _ in range(config.runs):
+                stores = self.fresh_stores()
+                seconds = self.execute(prepared, stores, server)
+                self.verify(stores, self.records)
+                rates.append(self.clients * self.count / seconds)
+            peak = server.peak_rss_mib() if server else None
+        finally:
+            if server:
+                server.stop()
+        result = Result(self.path, self.entity, self.batch, self.clients, self.clients * self.count, rates, peak)
+        log(f"  {self}: {report.rate(result.median)} records/s"
+            + (f", server peak RSS {peak:.0f} MiB" if peak else ""))
+        return result
+
+    def __str__(self):
+        return f"{self.path} {self.entity} batch {self.batch} x {self.clients} client(s)"
+
+
+def cases(config):
+    for path in config.paths:
+        for entity in config.entities:
+            for batch in ([RATIO_BATCH] if path == "naive" else config.batches):
+                if entity == "categories" and batch > config.category_records:
+                    continue
+                for clients in config.clients:
+                    yield Case(config, path, entity, batch, clients)
+
+
+# --- the report ----------------------------------------------------------------
+
+def results_table(results):
+    rows = [[PATH_LABELS[r.path], r.entity, f"{r.batch:,}", r.clients, f"{r.records_per_run:,}",
+             report.rate(r.median), f"{report.rate(min(r.rates))} – {report.rate(max(r.rates))}",
+             f"{r.peak_rss_mib:.0f}" if r.peak_rss_mib else "–"]
+            for r in results]
+    headers = ["path", "entity", "batch", "clients", "records/run", "records/s (median)", "min – max",
+               "server peak RSS MiB"]
+    return report.table(headers, rows, right={2, 3, 4, 5, 6, 7})
+
+
+def ratios_table(results, config):
+    by_key = {(r.path, r.entity, r.batch, r.clients): r.median for r in results}
+    rows = []
+    for entity in config.entities:
+        for clients in config.clients:
+            http, function, naive = (by_key.get((path, entity, RATIO_BATCH, clients))
+                                     for path in ("http", "function", "naive"))
+            rows.append([entity, clients,
+                         f"{http / function:.2f}" if http and function else "–",
+                         f"{function / naive:.1f}" if function and naive else "–"])
+    return report.table(["entity", "clients", "HTTP / function", "function / naive"], rows, right={1, 2, 3})
+
+
+def split_section(config, results):
+    database.reset(config.url, background(config))
+    case = Case(config, "http", "products", RATIO_BATCH, 1)
+    body = json.dumps({"products": case.client_batches[0][0]}).encode()
+    stages = asyncio.run(split.measure(config.url, body, lambda: case.fresh_stores()[0][0], config.runs))
+    total = sum(stages.values())
+    rows = [[stage, f"{seconds * 1000:.1f}", f"{seconds / total:.0%}"] for stage, seconds in stages.items()]
+    rows.append(["sum", f"{total * 1000:.1f}", "100%"])
+    lines = [report.table(["stage (1,000 products, in-process)", "ms (median)", "share"], rows, right={1, 2}),
+             f"\nrequest body: {len(body):,} bytes ({len(body) / RATIO_BATCH:,.0f} per product)"]
+    http = next((r for r in results if (r.path, r.entity, r.batch, r.clients) == ("http", "products", RATIO_BATCH, 1)),
+                None)
+    if http:
+        per_request = RATIO_BATCH / http.median
+        lines.append(f"one such request through HTTP (1 client, median of the HTTP case above): "
+                     f"{per_request * 1000:.1f} ms; the difference from the sum, {(per_request - total) * 1000:+.1f} ms, "
+                     f"is HTTP, auth, Tornado and the client, plus run-to-run noise")
+    return "\n".join(lines)
+
+
+def best(results, entity, clients=None):
+    candidates = [r for r in results if r.path == "http" and r.entity == entity
+                  and (clients is None or r.clients == clients)]
+    return max(candidates, key=lambda r: r.median) if candidates else None
+
+
+def projection_section(config, results):
+    lines = []
+    for label, clients in (("one plugin sending one batch at a time (1 client)", 1),
+                           ("best measured (any client count)", None)):
+        products, customers = best(results, "products", clients), best(results, "customers", clients)
+        if not (products and customers):
+            continue
+        seconds = config.initial_products / products.median + config.initial_customers / customers.median
+        lines.append(f"- {label}: {report.duration(seconds)} "
+                     f"(products at {report.rate(products.median)}/s, batch {products.batch:,} x {products.clients}; "
+                     f"customers at {report.rate(customers.median)}/s, batch {customers.batch:,} x {customers.clients})")
+    return "\n".join(lines) or "(needs HTTP results for products and customers)"
+
+
+def measure_initial_sync(config, results):
+    """One store's category tree, products and customers, through HTTP, 1 client, in that order."""
+    products, customers = best(results, "products", 1), best(results, "customers", 1)
+    batch_p = products.batch if products else RATIO_BATCH
+    batch_c = customers.batch if customers else RATIO_BATCH
+    database.reset(config.url, background(config))
+    (store,) = database.create_stores(config.url, 1, "bench initial sync")
+    sends = [("categories", [tree(0, config.category_tree)]),
+             ("products", chunks(data.products(config.initial_products, tree(0, config.category_tree), 0), batch_p)),
+             ("customers", chunks(data.customers(config.initial_customers, 0), batch_c))]
+    with Server(config.url, config.pool_size) as server:
+        seconds = 0.0
+        for entity, batches in sends:
+            bodies = paths.http_prepare(entity, [batches])
+            seconds += asyncio.run(paths.http_run(server.base_url, entity, bodies, [store]))
+            stored = database.count_rows(config.url, entity, [store[0]])
+            if stored != sum(map(len, batches)):
+                raise paths.BenchError(f"initial sync: {stored} {entity} stored, {sum(map(len, batches))} sent")
+        peak = server.peak_rss_mib()
+    return (f"- measured: {report.duration(seconds)} for {config.category_tree} categories + "
+            f"{config.initial_products:,} products (batch {batch_p:,}) + {config.initial_customers:,} customers "
+            f"(batch {batch_c:,}), one store, 1 client, through HTTP; server peak RSS {peak:.0f} MiB")
+
+
+def main():
+    config = Config()
+    began = time.monotonic()
+    log(f"recreating {config.url}")
+    database.recreate(config.url)
+    version, settings = database.server_facts(config.url)
+
+    all_cases = list(cases(config))
+    results = []
+    for number, case in enumerate(all_cases, 1):
+        log(f"[{number}/{len(all_cases)}] {case}")
+        results.append(case.run())
+
+    log("time split of one request")
+    split_text = split_section(config, results) if "products" in config.entities else "(products not run)"
+    projection = projection_section(config, results)
+    if config.initial_sync:
+        log("initial sync, measured")
+        projection += "\n" + measure_initial_sync(config, results)
+
+    print("## wcsync benchmark\n")
+    print("\n".join(f"- {line}" for line in machine.describe(version, settings)))
+    print(f"- {config.runs} runs per case (after one untimed warm-up batch per client), median; inserts into "
+          f"fresh stores: every run uses new stores, tables are emptied before each case")
+    stores, categories, products, customers = config.background
+    print(f"- before each case the database holds {stores} other stores ({categories} categories, {products:,} "
+          f"products, {customers:,} customers each), analysed, as a live database would")
+    print("- C clients = C stores syncing at once, each sending its batches one after the other; records/s "
+          "counts all clients' records over the run's wall time")
+    print(f"- a products store holds a {config.category_tree}-category, 3-level tree first; categories "
+          f"cases send each store a {config.category_records:,}-category 3-level tree (so no larger batches)")
+    sizes = {entity: len(json.dumps(catalogue(entity, 100, 0, config.category_tree))) / 100
+             for entity in config.entities}
+    print("- average record as sent (WooCommerce REST shape): "
+          + ", ".join(f"{entity} {size:,.0f} bytes" for entity, size in sizes.items()))
+    print("- function: the validated records the service would pass, one call per batch; COPY: the same rows "
+          "as stored, one COPY per batch into an UNLOGGED table without indexes; naive: no validation, one "
+          "autocommit INSERT ... ON CONFLICT per record (a product's category links in the same statement)")
+    print("- server peak RSS: VmHWM of the `python -m service serve` process, started afresh for each HTTP case\n")
+    print(results_table(results))
+    print(f"\n### Ratios at {RATIO_BATCH:,}-record batches\n")
+    print(ratios_table(results, config))
+    print("\n### Time split of one request\n")
+    print(split_text)
+    print(f"\n### Initial sync of {config.initial_products:,} products + {config.initial_customers:,} customers, "
+          f"projected at the best HTTP rates above\n")
+    print(projection)
+    print(f"\nbenchmark wall time: {report.duration(time.monotonic() - began)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

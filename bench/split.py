@@ -1,0 +1,46 @@
+"""Where the time of one products request goes, measured in this process.
+
+The request's three stages, run with the service's own functions as
+SyncHandler.post runs them: parse the body (json.loads, as the handler
+does), validate (service.validation.validate_batch), store
+(service.db.sync_batch: sync_log_start, then the SQL function).
+"""
+import json
+import statistics
+import time
+
+from service import db
+from service.config import Settings
+from service.entities import PRODUCTS
+from service.handlers import _reject_constant  # the handler's own parse_constant
+from service.validation import validate_batch
+
+STAGES = ("parse JSON", "validate", "database (SQL function)")
+
+
+async def measure(url, body, fresh_store, runs):
+    """Median seconds of each stage over runs, each run into a fresh store.
+
+    body: the request body (bytes); fresh_store(): a new store's id, its
+    categories already synced.
+    """
+    pool = await db.create_pool(Settings(database_url=url, pool_size=1))
+    timings = {stage: [] for stage in STAGES}
+    try:
+        for _ in range(runs + 1):  # the first run warms the pool and the caches
+            store_id = fresh_store()
+            began = time.perf_counter()
+            records = json.loads(body, parse_constant=_reject_constant)["products"]
+            parsed = time.perf_counter()
+            batch = validate_batch(PRODUCTS, records)
+            validated = time.perf_counter()
+            result = await db.sync_batch(pool, store_id, PRODUCTS, batch.records_json, len(records))
+            stored = time.perf_counter()
+            if result.status != "completed" or result.synced_count != len(records):
+                raise RuntimeError(f"split run: {result.status}, {result.synced_count} synced")
+            for stage, seconds in zip(STAGES, (parsed - began, validated - parsed, stored - validated)):
+                timings[stage].append(seconds)
+    finally:
+        pool.close()
+        await pool.wait_closed()
+    return {stage: statistics.median(values[1:]) for stage, values in timings.items()}
