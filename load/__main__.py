@@ -2,6 +2,8 @@
 
     make load                       # 50 stores, its own server and database
     LOAD_STORES=200 make load
+    LOAD_URL=http://localhost:8080 LOAD_DATABASE_URL=postgresql://localhost:5432/wcsync make load
+                                    # against `make run`'s server and database
 
 Each simulated store sends its categories, products and customers in
 batches, concurrently with all the others, through the real HTTP server
@@ -35,6 +37,7 @@ PRODUCTS = int(os.environ.get("LOAD_PRODUCTS", 2000))
 CUSTOMERS = int(os.environ.get("LOAD_CUSTOMERS", 2000))
 CATEGORIES = int(os.environ.get("LOAD_CATEGORIES", 40))
 BATCH = int(os.environ.get("LOAD_BATCH", 500))
+SERVER_URL = os.environ.get("LOAD_URL")  # unset: start a server of our own
 
 
 @dataclass
@@ -160,13 +163,16 @@ async def run(stores, base_url):
 def main():
     migrate(DATABASE_URL)
     stores = create_stores(STORES)
-    port = free_port()
-    server = start_server(port)
-    try:
-        stats, elapsed = asyncio.run(run(stores, f"http://127.0.0.1:{port}"))
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
+    if SERVER_URL:  # a running server, e.g. make run's, whose database is LOAD_DATABASE_URL
+        stats, elapsed = asyncio.run(run(stores, SERVER_URL))
+    else:
+        port = free_port()
+        server = start_server(port)
+        try:
+            stats, elapsed = asyncio.run(run(stores, f"http://127.0.0.1:{port}"))
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
     finished = all(store.requests == sum(-(-len(r) // BATCH) for r in store.catalogue.values())
                    for store in stores)
     lost, duplicated, bad_logs = verify(stores) if finished else ("n/a",) * 3
