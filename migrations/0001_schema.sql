@@ -122,6 +122,8 @@ CREATE TABLE sync_logs (
     PRIMARY KEY (store_id, id)
 );
 CREATE INDEX sync_logs_started_idx ON sync_logs (store_id, started_at DESC);
+-- The few logs still running, for sync_log_start()'s sweep of abandoned ones.
+CREATE INDEX sync_logs_running_idx ON sync_logs (store_id, started_at) WHERE status = 'running';
 
 -- What every sync function returns: the outcome of one batch.
 CREATE TYPE sync_result AS (

@@ -87,7 +87,7 @@ async def record_failure(pool, store_id, sync_log_id, exc):
     message = f"{type(exc).__name__}: {first_line}"
     try:
         await fetch_one(pool, "SELECT sync_log_fail(%s, %s, %s)", (store_id, sync_log_id, message))
-    except Exception:  # the database may still be away; the log then stays 'running'
+    except Exception:  # the database may still be away; sync_log_start() sweeps the log later
         log.warning("could not mark sync log %s failed", sync_log_id, exc_info=True)
 
 

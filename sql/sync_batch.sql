@@ -9,6 +9,12 @@
 -- From psql, upsert_<entity>(store, records) alone does all of it, creating
 -- its own log row.
 
+-- How long a log may stay 'running' without its batch holding it before it
+-- counts as abandoned: far beyond the moment between a log's start and its
+-- batch's first statement, and beyond any statement timeout.
+CREATE OR REPLACE FUNCTION abandoned_after() RETURNS interval
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT interval '1 hour' $$;
+
 CREATE OR REPLACE FUNCTION sync_log_start(p_store_id uuid, p_entity_type text, p_records_received integer)
 RETURNS uuid
 LANGUAGE plpgsql AS $$
@@ -22,6 +28,19 @@ BEGIN
     ELSIF v_status <> 'active' THEN
         RAISE EXCEPTION 'store % is %', p_store_id, v_status USING ERRCODE = 'insufficient_privilege';
     END IF;
+    -- A batch that died without an outcome (its server killed, or the
+    -- database away when its failure was to be recorded) left its log
+    -- 'running'; the store's next batch ends it as failed. A live batch
+    -- holds its log locked (sync_batch), so SKIP LOCKED passes it over.
+    UPDATE sync_logs
+       SET status = 'failed', completed_at = clock_timestamp(),
+           error_message = 'abandoned: the batch ended without recording an outcome',
+           records_synced = 0, records_unchanged = 0, records_skipped = records_received
+     WHERE store_id = p_store_id
+       AND id IN (SELECT id FROM sync_logs
+                   WHERE store_id = p_store_id AND status = 'running'
+                     AND started_at < clock_timestamp() - abandoned_after()
+                     FOR UPDATE SKIP LOCKED);
     INSERT INTO sync_logs (store_id, entity_type, records_received)
     VALUES (p_store_id, p_entity_type, p_records_received)
     RETURNING id INTO v_id;

@@ -9,6 +9,8 @@ tables, parametrised over the entities where the logic is the same
 (spec §9, "Unit Tests (syncService)"). Then sync_log_start / sync_log_fail,
 and the store and token functions of sql/stores.sql.
 """
+from contextlib import closing
+
 import psycopg2
 import psycopg2.errors
 import pytest
@@ -235,6 +237,28 @@ def test_sync_log_fail_marks_only_that_running_log_of_that_store_failed(make_sto
     assert log["completed_at"] is not None and log["started_at"] <= log["completed_at"]
     assert sync_log(query, store.id, completed)["status"] == "completed"  # a finished log stays as it was
     assert sync_log(query, other.id, others)["status"] == "running"  # another store's log is out of reach
+
+
+def test_the_next_batch_ends_logs_abandoned_while_running(make_store, sync_sql, query, database_url):
+    """A log left 'running' for over an hour by a dead batch is failed; live and other stores' logs are not."""
+    store, other = make_store(), make_store()
+    abandoned, held, recent = (start_log(query, store.id, "products", 3) for _ in range(3))
+    others = start_log(query, other.id, "products", 3)
+    query("UPDATE sync_logs SET started_at = started_at - interval '2 hours' WHERE id = ANY (%s::uuid[])",
+          ([str(abandoned), str(held), str(others)],))
+    with closing(psycopg2.connect(database_url)) as batch:  # a live batch holds its log, as sync_batch does
+        with batch.cursor() as cur:
+            cur.execute("SELECT 1 FROM sync_logs WHERE store_id = %s AND id = %s FOR UPDATE", (store.id, held))
+
+        sync_sql("customers", store.id, [])
+
+        batch.rollback()
+    log = sync_log(query, store.id, abandoned)
+    assert (log["status"], log["records_skipped"]) == ("failed", 3)
+    assert log["error_message"].startswith("abandoned") and log["completed_at"] is not None
+    assert sync_log(query, store.id, held)["status"] == "running"
+    assert sync_log(query, store.id, recent)["status"] == "running"
+    assert sync_log(query, other.id, others)["status"] == "running"
 
 
 def test_an_explicit_sync_log_id_is_used_and_unsent_records_count_as_skipped(store, query):
