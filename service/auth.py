@@ -4,7 +4,9 @@ import secrets
 
 
 def new_token():
-    return secrets.token_urlsafe(32)
+    # The prefix lets secret scanners recognise a leaked token, and a token
+    # never starts with "-" (which a command line would take for an option).
+    return "wcs_" + secrets.token_urlsafe(32)
 
 
 def hash_token(token):

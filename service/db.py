@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import aiopg
 import psycopg2
+import psycopg2.errors
 
 log = logging.getLogger("wcsync.db")
 
@@ -23,7 +24,25 @@ async def create_pool(settings):
         maxsize=settings.pool_size,
         timeout=settings.statement_timeout_ms / 1000 + 10,
         options=f"-c statement_timeout={settings.statement_timeout_ms}",
+        on_connect=keep_statements_out_of_the_server_log,
     )
+
+
+async def keep_statements_out_of_the_server_log(conn):
+    """Stops PostgreSQL from logging a failed statement's text.
+
+    psycopg2 sends parameters inside the statement, so a batch that fails
+    (statement timeout, deadlock) would otherwise put its records, emails
+    included, in the server log (log_min_error_statement = error). Setting it
+    needs a superuser or, on PostgreSQL 15, `GRANT SET ON PARAMETER
+    log_min_error_statement TO <role>`; without either, a warning says so.
+    """
+    async with conn.cursor() as cur:
+        try:
+            await cur.execute("SET log_min_error_statement = panic")
+        except psycopg2.errors.InsufficientPrivilege:
+            log.warning("cannot set log_min_error_statement: failed statements, with their data, "
+                        "may reach the PostgreSQL log (see README, Settings)")
 
 
 @dataclass
@@ -34,7 +53,7 @@ class SyncResult:
     unchanged_count: int
     skipped_count: int
     errors: list  # [{index, id, reason}], indexes into the records sent
-    error_message: str  # why a failed batch failed; for the logs, not the client
+    error_message: str  # why a failed batch failed, as kept in sync_logs; never sent to the client
 
 
 async def execute(cur, query, params=()):
@@ -76,7 +95,7 @@ async def sync_batch(pool, store_id, entity, records_json, records_received):
         try:
             await execute(cur, entity.query, (store_id, records_json, sync_log_id))
             row = await cur.fetchone()
-        except psycopg2.Error as exc:
+        except (psycopg2.Error, asyncio.TimeoutError) as exc:
             await record_failure(pool, store_id, sync_log_id, exc)
             raise
     return SyncResult(*row)

@@ -126,9 +126,14 @@ class SyncHandler(JsonHandler):
     def on_finish(self):
         self.settings["in_flight"].discard(self)
 
+    def on_connection_close(self):
+        if self.chunks is not None:  # gone before its body was read: post() and on_finish never run
+            self.settings["in_flight"].discard(self)
+            self.chunks = None
+
     def data_received(self, chunk):
         self.body_size += len(chunk)
-        if self.body_size <= self.config.max_body_bytes:
+        if self.chunks is not None and self.body_size <= self.config.max_body_bytes:
             self.chunks.append(chunk)
 
     def too_large(self):
@@ -170,8 +175,9 @@ class SyncHandler(JsonHandler):
             db.sync_batch(self.pool, self.store_id, self.entity, batch.records_json, received)
         )
         if result.status != "completed":
-            log.error("%s sync %s of store %s failed: %s",
-                      self.entity.name, result.sync_log_id, self.store_id, result.error_message)
+            # The reason is in sync_logs.error_message; PostgreSQL's text may quote data.
+            log.error("%s sync %s of store %s failed and was rolled back",
+                      self.entity.name, result.sync_log_id, self.store_id)
             raise ApiError(
                 500, "sync_failed",
                 f"The batch could not be stored and nothing of it was kept (sync log {result.sync_log_id}).",

@@ -17,17 +17,12 @@ class ValidatedBatch:
     indexes: list  # the batch index of each valid record, in the same order
     errors: list  # one {index, id, reason} per skipped record
 
-    @property
-    def valid_count(self):
-        return len(self.indexes)
-
 
 class RecordValidator(cerberus.Validator):
     """Cerberus' Validator without its one mandatory rule, 'nullable'.
 
     project() has already dropped every null, so the rule could only ever
-    pass; skipping it saves about 15% of the validation time of a batch
-    (bench/: 58 -> 50 ms for 1,000 products).
+    pass; skipping it saves about 15% of the validation time of a batch.
     """
 
     mandatory_validations = ()
@@ -74,12 +69,18 @@ def describe(errors):
 
 
 def _holds_nul(value):
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
+    """Whether any string in value, keys included, holds a NUL (iterative: any depth)."""
+    pending = [value]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, dict):
+            pending.extend(value)
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
     return False
 
 

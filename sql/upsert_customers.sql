@@ -97,7 +97,9 @@ LANGUAGE sql AS $$
            SET email_hash = excluded.email_hash, display_name = excluded.display_name,
                total_spent = excluded.total_spent, order_count = excluded.order_count,
                first_order_date = excluded.first_order_date, last_order_date = excluded.last_order_date,
-               created_at = excluded.created_at, updated_at = excluded.updated_at, synced_at = now()
+               created_at = excluded.created_at, synced_at = now(),
+               -- a record without updated_at keeps the stored one, for the next stale check
+               updated_at = coalesce(excluded.updated_at, c.updated_at)
          WHERE c.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= c.updated_at
         RETURNING 1
     )

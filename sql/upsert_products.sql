@@ -115,7 +115,9 @@ LANGUAGE sql AS $$
                wc_category_ids = excluded.wc_category_ids, category_name = excluded.category_name,
                stock_quantity = excluded.stock_quantity, stock_status = excluded.stock_status,
                status = excluded.status, type = excluded.type,
-               created_at = excluded.created_at, updated_at = excluded.updated_at, synced_at = now()
+               created_at = excluded.created_at, synced_at = now(),
+               -- a record without updated_at keeps the stored one, for the next stale check
+               updated_at = coalesce(excluded.updated_at, p.updated_at)
          WHERE p.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= p.updated_at
         RETURNING p.id, p.wc_category_id, p.wc_category_ids
     ),

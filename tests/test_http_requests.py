@@ -137,6 +137,8 @@ async def test_invalid_value_is_skipped_with_its_reason(post, store, query, enti
 @pytest.mark.parametrize("bad", [
     pytest.param(b'{"wc_product_id": 2, "name": "a", "categories": [{"id": 5, "slug": 1e400}]}', id="1e400"),
     pytest.param(b'{"wc_product_id": 2, "name": "a", "categories": [{"id": 5, "a\\u0000b": 1}]}', id="nul-key"),
+    pytest.param(b'{"wc_product_id": 2, "name": "a", "categories": [{"id": 5, "junk": '
+                 + b"[" * 600 + b'"\\u0000"' + b"]" * 600 + b"}]}", id="nul-deep"),
 ])
 @pytest.mark.gen_test
 async def test_unusable_value_inside_a_products_categories_is_skipped(post, store, query, bad):

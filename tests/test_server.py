@@ -61,6 +61,29 @@ async def test_shutdown_finishes_in_flight_batches(config, store, query):
         socket.create_connection(("127.0.0.1", config.port), timeout=1).close()
 
 
+@pytest.mark.gen_test(timeout=30)
+async def test_a_client_gone_mid_body_is_not_left_in_flight(config, store):
+    """Half a body, then the connection closes: the request is forgotten, and shutdown is immediate."""
+    config = dataclasses.replace(config, port=free_port(), shutdown_timeout_s=20)
+    stopping, ready = asyncio.Event(), asyncio.Event()
+    server = asyncio.ensure_future(serve(config, stopping, ready))
+    await ready.wait()
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", config.port)
+    writer.write((f"POST /api/sync/products HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {store.token}\r\n"
+                  "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n").encode()
+                 + b'{"products": [' + b" " * 100_000)
+    await writer.drain()
+    await asyncio.sleep(0.3)  # the body is being read
+    writer.close()
+    await asyncio.sleep(0.3)
+
+    began = time.monotonic()
+    stopping.set()
+    await asyncio.wait_for(server, 10)
+    assert time.monotonic() - began < 5  # not the 20 s a forgotten request would hold it
+
+
 def test_sigterm_stops_the_server_process(database_url):
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port)}

@@ -172,3 +172,11 @@ def test_a_stale_record_leaves_the_customer_and_counts_as_unchanged(store, sync_
     assert (result["synced_count"], result["unchanged_count"]) == (0, 1)
     assert sync_log(query, store.id, result["sync_log_id"])["records_unchanged"] == 1
     assert customer_rows(query, store.id) == stored
+
+    # A record without updated_at is written but keeps the stored one, so the old retry still loses.
+    sync_sql("customers", store.id, [{"wc_customer_id": 1, "order_count": 6}])
+    result = sync_sql("customers", store.id, [{"wc_customer_id": 1, "order_count": 4,
+                                               "updated_at": "2026-01-15T09:00:00Z"}])
+    assert (result["synced_count"], result["unchanged_count"]) == (0, 1)
+    [row] = customer_rows(query, store.id).values()
+    assert row["order_count"] == 6

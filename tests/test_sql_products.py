@@ -185,6 +185,12 @@ def test_a_stale_record_leaves_the_row_and_counts_as_unchanged(store, sync_sql, 
         assert (result["synced_count"], result["unchanged_count"]) == (1, 0)
         assert product_rows(query, store.id)[1]["name"] == name
 
+    # The undated record kept the stored updated_at: an old retry is still refused.
+    assert product_rows(query, store.id)[1]["updated_at"] == datetime(2026, 1, 15, 11, tzinfo=timezone.utc)
+    result = sync_sql("products", store.id, [{"id": 1, "name": "old", "updated_at": "2026-01-15T10:30:00Z"}])
+    assert (result["synced_count"], result["unchanged_count"]) == (0, 1)
+    assert product_rows(query, store.id)[1]["name"] == "undated"
+
 
 # --- Values -------------------------------------------------------------------------------------
 
