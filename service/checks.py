@@ -83,12 +83,15 @@ def email(field, value, error):
 
 
 def category_list(field, value, error):
-    """WooCommerce's [{id, name, slug}, ...]: each item needs a positive id."""
+    """WooCommerce's [{id, name, slug}, ...]: each item needs a positive id, and a name if any is text."""
     if type(value) is not list:
         error(field, "must be a list")
     elif not all(type(item) is dict and type(item.get("id")) is int and 1 <= item["id"] <= MAX_BIGINT
                  for item in value):
         error(field, "every item must have a positive integer id")
+    elif not all(item.get("name") is None or (type(item["name"]) is str and len(item["name"]) <= MAX_TEXT)
+                 for item in value):  # the first one's may become category_name
+        error(field, f"every item's name must be a string of at most {MAX_TEXT} characters")
 
 
 def not_own_parent(record):

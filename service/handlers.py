@@ -8,7 +8,7 @@ import tornado.web
 
 from . import db
 from .auth import bearer_token, hash_token
-from .validation import validate_batch
+from .validation import merge_errors, validate_batch
 
 log = logging.getLogger("wcsync.http")
 
@@ -182,9 +182,7 @@ class SyncHandler(JsonHandler):
                 500, "sync_failed",
                 f"The batch could not be stored and nothing of it was kept (sync log {result.sync_log_id}).",
             )
-        # The SQL function numbers the records it was sent; map back to the batch.
-        errors = batch.errors + [{**error, "index": batch.indexes[error["index"]]} for error in result.errors]
-        errors.sort(key=lambda error: error["index"])
+        errors = merge_errors(batch, result.errors)
         for error in errors:
             # The id only when it is a number: a string could be anything, an email too.
             wc_id = error["id"] if isinstance(error["id"], int) else None

@@ -100,6 +100,17 @@ def serialise(doc):
     return text, None
 
 
+def merge_errors(batch, sql_errors):
+    """Every skipped record of the batch, in batch order.
+
+    The SQL function numbers only the records it was sent (batch.indexes maps
+    them back); it skips nothing the HTTP layer passed unless the two layers'
+    rules have drifted apart, which the property tests guard against.
+    """
+    mapped = [{**error, "index": batch.indexes[error["index"]]} for error in sql_errors]
+    return sorted(batch.errors + mapped, key=lambda error: error["index"])
+
+
 def validate_batch(entity, records):
     validator = validator_for(entity)
     parts, indexes, errors = [], [], []

@@ -54,6 +54,12 @@ LANGUAGE sql AS $$
                CASE WHEN jsonb_typeof(categories) = 'array' THEN
                    ARRAY(SELECT json_id(c.item -> 'id') FROM jsonb_array_elements(categories) AS c (item))
                END AS t_category_ids,
+               -- every item's name, as the first one's may become category_name
+               CASE WHEN jsonb_typeof(categories) = 'array' THEN
+                   NOT EXISTS (SELECT FROM jsonb_array_elements(categories) AS c (item)
+                                WHERE jsonb_typeof(c.item -> 'name') NOT IN ('string', 'null')
+                                   OR length(c.item ->> 'name') > max_text_length())
+               END AS t_category_names_valid,
                json_bigint(stock_quantity) AS t_stock_quantity,
                json_string(stock_status) AS t_stock_status,
                json_string(status) AS t_status,
@@ -76,6 +82,8 @@ LANGUAGE sql AS $$
                         WHEN t_category_ids IS NULL THEN 'categories: must be a list'
                         WHEN array_position(t_category_ids, NULL) IS NOT NULL
                         THEN 'categories: every item must have a positive integer id'
+                        WHEN NOT t_category_names_valid
+                        THEN 'categories: every item''s name must be a string of at most 1000 characters'
                    END,
                    id_error('category_id', category_id, t_category_id, false),
                    text_error('category_name', category_name, t_category_name, false),

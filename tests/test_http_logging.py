@@ -63,16 +63,6 @@ async def test_each_skipped_record_is_logged_with_index_id_and_reason(post, stor
     assert [rec.levelno for rec in logs.records if rec.getMessage() in lines] == [logging.WARNING] * 3
 
 
-@pytest.mark.gen_test
-async def test_records_skipped_by_the_sql_layer_are_logged_too(post, store, logs):
-    batch = [{"wc_product_id": 1, "name": "ok"},
-             {"wc_product_id": 5, "name": "x", "categories": [{"id": 3, "name": 12}]}]
-    response = await post("/api/sync/products", {"products": batch}, store.token)
-    assert response.code == 200, response.body
-    assert skip_lines(logs, "products") == [
-        f"skipped products record: store={store.id} index=1 id=5 reason=category_name: must be a string"]
-
-
 EMAILS = ["alice.smith@example.com", "Bob.Jones@Example.org", "carol@example.net", "dave@example.com"]
 
 

@@ -194,9 +194,8 @@ async def test_invalid_records_are_skipped_and_reported_in_batch_order(post, sto
 
 
 @pytest.mark.gen_test
-async def test_records_skipped_by_the_sql_layer_are_reported_among_the_others(post, store, query):
-    # A category's name is not checked by the HTTP layer, but it becomes the
-    # product's category_name in SQL, which skips a non-string one.
+async def test_category_item_names_are_checked_like_any_text(post, store, query):
+    # The first item's name may become the product's category_name.
     batch = [
         record("products", 1, "first"),
         {"wc_product_id": 2, "name": "by sql", "categories": [{"id": 5, "name": 123}]},
@@ -207,9 +206,9 @@ async def test_records_skipped_by_the_sql_layer_are_reported_among_the_others(po
     data = await sync_ok(post, store, "products", batch)
 
     assert data["errors"] == [
-        {"index": 1, "id": 2, "reason": "category_name: must be a string"},
+        {"index": 1, "id": 2, "reason": "categories: every item's name must be a string of at most 1000 characters"},
         {"index": 2, "id": 3, "reason": "name: must not be empty"},
-        {"index": 3, "id": 4, "reason": "category_name: longer than 1000 characters"},
+        {"index": 3, "id": 4, "reason": "categories: every item's name must be a string of at most 1000 characters"},
     ]
     assert (data["syncedCount"], data["skippedCount"]) == (2, 3)
     assert stored(query, "products", store.id) == {1: "first", 5: "last"}

@@ -29,11 +29,14 @@ valid_money = st.decimals(0, 10**6, places=2).map(str) | st.floats(0, 10**6) | s
 valid_timestamps = st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2100, 1, 1),
                                 timezones=st.none() | st.just(timezone.utc)).map(datetime.isoformat)
 valid_counts = st.integers(0, 10**6)
+valid_categories = st.lists(st.fixed_dictionaries(
+    {"id": st.integers(1, 2**63 - 1)}, optional={"name": pg_text | st.none(), "slug": json_scalars}), max_size=3)
 valid_emails = st.from_regex(r"[a-z0-9.]{1,10}@[a-z]{1,8}\.[a-z]{2,4}", fullmatch=True) | st.just("")
 
 FIELDS = {
     "products": {"name": valid_names, "sku": pg_text, "price": valid_money, "sale_price": valid_money,
-                 "stock_quantity": st.integers(-100, 10**6), "updated_at": valid_timestamps},
+                 "stock_quantity": st.integers(-100, 10**6), "updated_at": valid_timestamps,
+                 "categories": valid_categories},
     "customers": {"display_name": pg_text, "total_spent": valid_money, "order_count": valid_counts,
                   "created_at": valid_timestamps, "email": valid_emails},
     "categories": {"name": valid_names, "slug": pg_text, "product_count": valid_counts,
@@ -113,6 +116,8 @@ def expected_value(field, sent):
         return None  # checked as a hash elsewhere; never stored
     if field == "parent_id":
         return None  # resolved separately: wc_parent_id holds it
+    if field == "categories":
+        return None  # kept in product_categories and wc_category_ids, checked by the SQL tests
     return sent
 
 

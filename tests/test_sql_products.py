@@ -142,7 +142,10 @@ def test_resync_with_fewer_categories_removes_the_stale_links(store, sync_sql, q
     ([10], "categories: every item must have a positive integer id"),
     ([{"id": 10}, {"name": "no id"}], "categories: every item must have a positive integer id"),
     ([{"id": 0}], "categories: every item must have a positive integer id"),
-], ids=repr)
+    ([{"id": 10, "name": "ok"}, {"id": 20, "name": 5}],
+     "categories: every item's name must be a string of at most 1000 characters"),
+    ([{"id": 10, "name": "x" * 1001}], "categories: every item's name must be a string of at most 1000 characters"),
+], ids=lambda value: repr(value)[:40])
 def test_malformed_categories_skip_the_product(categories, reason, store, sync_sql, query):
     result = sync_sql("products", store.id, [{"id": 1, "name": "p", "categories": categories}])
     assert result["errors"] == [{"index": 0, "id": 1, "reason": reason}]

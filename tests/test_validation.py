@@ -4,7 +4,8 @@ import json
 import pytest
 
 from service.entities import CATEGORIES, CUSTOMERS, ENTITIES, PRODUCTS
-from service.validation import describe, project, reported_id, serialise, validate_batch, validator_for
+from service.validation import (describe, merge_errors, project, reported_id, serialise, validate_batch,
+                                validator_for)
 
 SPEC_EXAMPLES = {
     "products": {
@@ -193,3 +194,16 @@ def test_category_cannot_be_its_own_parent():
     assert check(CATEGORIES, {"wc_category_id": 1, "name": "c", "parent_id": 1}) == \
         "parent_id: a category cannot be its own parent"
     assert check(CATEGORIES, {"id": 2, "name": "c", "parent": 2}) == "parent_id: a category cannot be its own parent"
+
+
+def test_category_item_names_must_be_text():
+    reason = "categories: every item's name must be a string of at most 1000 characters"
+    assert check(PRODUCTS, {"id": 1, "name": "p", "categories": [{"id": 2, "name": "c"}, {"id": 3, "name": 5}]}) == reason
+    assert check(PRODUCTS, {"id": 1, "name": "p", "categories": [{"id": 2, "name": "x" * 1001}]}) == reason
+    assert check(PRODUCTS, {"id": 1, "name": "p", "categories": [{"id": 2, "name": None}, {"id": 3}]}) is None
+
+
+def test_errors_of_both_layers_are_merged_in_batch_order():
+    batch = validate_batch(PRODUCTS, [{"id": 1, "name": "a"}, {"id": 2}, {"id": 3, "name": "c"}, {"id": 4, "name": "d"}])
+    sql_errors = [{"index": 2, "id": 4, "reason": "r4"}, {"index": 0, "id": 1, "reason": "r1"}]  # indexes of the 3 sent
+    assert [(e["index"], e["id"]) for e in merge_errors(batch, sql_errors)] == [(0, 1), (1, 2), (3, 4)]
