@@ -89,8 +89,11 @@ def sync_sql(query):
 
 
 @pytest.fixture
-def config(database_url):
-    return Settings(database_url=database_url, statement_timeout_ms=10_000, pool_size=4)
+def config(database_url, request):
+    """The service's settings; a test may change some with an indirect parameter:
+    @pytest.mark.parametrize("config", [{"statement_timeout_ms": 500}], indirect=True)."""
+    overrides = getattr(request, "param", {})
+    return Settings(**{"database_url": database_url, "statement_timeout_ms": 10_000, "pool_size": 4, **overrides})
 
 
 @pytest.fixture
@@ -119,3 +122,20 @@ def post(http_client, base_url):
             base_url + path, method="POST", body=body, headers=all_headers, raise_error=False
         )
     return send
+
+
+@pytest.fixture
+def hold_store_row(database_url):
+    """hold_store_row(store_id) -> release(): the store's batches then wait at their last
+    statement (stores.last_sync_at) until release() or the test's end."""
+    connections = []
+
+    def hold(store_id):
+        conn = psycopg2.connect(database_url)
+        connections.append(conn)
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM stores WHERE id = %s FOR NO KEY UPDATE", (store_id,))
+        return conn.rollback
+    yield hold
+    for conn in connections:
+        conn.close()

@@ -33,5 +33,8 @@ async def test_without_the_privilege_the_pool_works_and_warns(config, query, cap
     plain = dataclasses.replace(config, database_url=make_dsn(config.database_url, user=PLAIN_ROLE))
     caplog.set_level(logging.WARNING, logger="wcsync.db")
 
-    assert await setting_on_a_pool_connection(plain) == "error"  # the server's default, left as it was
-    assert "cannot set log_min_error_statement" in caplog.text
+    try:
+        assert await setting_on_a_pool_connection(plain) == "error"  # the server's default, left as it was
+        assert "cannot set log_min_error_statement" in caplog.text
+    finally:
+        query(sql.SQL("DROP ROLE {}").format(sql.Identifier(PLAIN_ROLE)))

@@ -10,32 +10,7 @@ import pytest
 
 from service.auth import hash_token
 from service.entities import ENTITIES
-
-NAME_COLUMN = {"products": "name", "customers": "display_name", "categories": "name"}
-
-
-def record(entity, wc_id, name):
-    return {ENTITIES[entity].id_field: wc_id, NAME_COLUMN[entity]: name}
-
-
-def stored(query, entity, store_id):
-    rows = query(f"SELECT {ENTITIES[entity].id_field} AS wc_id, {NAME_COLUMN[entity]} AS name "
-                 f"FROM {entity} WHERE store_id = %s", (store_id,))
-    return {row["wc_id"]: row["name"] for row in rows}
-
-
-def nothing_written(query, store_id):
-    for table in ("products", "customers", "categories", "sync_logs"):
-        assert query(f"SELECT count(*) AS n FROM {table} WHERE store_id = %s", (store_id,)) == [{"n": 0}], table
-    assert query("SELECT last_sync_at FROM stores WHERE id = %s", (store_id,)) == [{"last_sync_at": None}]
-
-
-def assert_error(response, status, code):
-    assert response.code == status, response.body
-    body = json.loads(response.body)
-    assert body == {"success": False, "error": {"code": code, "message": body["error"]["message"]}}
-    assert body["error"]["message"]
-    return body["error"]["message"]
+from http_helpers import assert_error, nothing_written, record, stored
 
 
 async def send(post, entity, authorization):

@@ -7,26 +7,10 @@ batch must leave every product's category reference resolved.
 import asyncio
 import json
 
-import psycopg2
 import pytest
 
 from service.entities import ENTITIES
-
-NAME_COLUMN = {"products": "name", "customers": "display_name", "categories": "name"}
-
-
-def record(entity, wc_id, name, **fields):
-    return {ENTITIES[entity].id_field: wc_id, NAME_COLUMN[entity]: name, **fields}
-
-
-def rows_by_id(query, entity, store_id):
-    """{wc id: name} of the store's rows of entity; fails if an id is stored twice."""
-    id_field = ENTITIES[entity].id_field
-    rows = query(f"SELECT {id_field} AS wc_id, {NAME_COLUMN[entity]} AS name FROM {entity} "
-                 "WHERE store_id = %s", (store_id,))
-    ids = [row["wc_id"] for row in rows]
-    assert len(ids) == len(set(ids)), "an id is stored twice"
-    return {row["wc_id"]: row["name"] for row in rows}
+from http_helpers import record, stored
 
 
 def assert_ok(response):
@@ -54,9 +38,9 @@ async def test_overlapping_batches_of_one_store_all_succeed(post, store, query, 
     for response, batch in zip(responses, batches):
         data = assert_ok(response)
         assert (data["syncedCount"], data["skippedCount"], data["unchangedCount"]) == (len(batch), 0, 0)
-    stored = rows_by_id(query, entity, store.id)
-    assert set(stored) == set(range(1, 601))
-    for wc_id, name in stored.items():  # each row holds one of the batches that sent it
+    rows = stored(query, entity, store.id)
+    assert set(rows) == set(range(1, 601))
+    for wc_id, name in rows.items():  # each row holds one of the batches that sent it
         senders = {f"batch {k}" for k in range(4) if k * 100 < wc_id <= k * 100 + 300}
         assert name in senders, (wc_id, name)
     logs = query("SELECT status, records_synced FROM sync_logs WHERE store_id = %s", (store.id,))
@@ -101,30 +85,14 @@ async def test_products_and_categories_batches_run_side_by_side(post, store, que
 
     for response in responses:
         assert assert_ok(response)["skippedCount"] == 0
-    stored = query("SELECT wc_product_id, wc_category_id FROM products WHERE store_id = %s", (store.id,))
-    assert sorted((row["wc_product_id"], row["wc_category_id"]) for row in stored) == \
+    rows = query("SELECT wc_product_id, wc_category_id FROM products WHERE store_id = %s", (store.id,))
+    assert sorted((row["wc_product_id"], row["wc_category_id"]) for row in rows) == \
         [(n, n % 50 + 1) for n in range(1, 401)]
-    assert rows_by_id(query, "categories", store.id) == {n: f"category {n}" for n in range(1, 51)}
+    assert stored(query, "categories", store.id) == {n: f"category {n}" for n in range(1, 51)}
     assert_categories_resolved(query, store.id)
 
 
 # --- A deterministic interleaving of one products and one categories batch ---
-
-@pytest.fixture
-def hold_store_row(database_url):
-    """hold_store_row(store_id) -> release(): batches of that store wait at their last statement."""
-    connections = []
-
-    def hold(store_id):
-        conn = psycopg2.connect(database_url)
-        connections.append(conn)
-        with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM stores WHERE id = %s FOR NO KEY UPDATE", (store_id,))
-        return conn.rollback
-    yield hold
-    for conn in connections:
-        conn.close()
-
 
 async def wait_until_blocked(query, function, timeout=10):
     """Waits until the request running upsert_<function> waits on a lock."""

@@ -16,16 +16,11 @@ import pytest
 from psycopg2 import sql
 
 from service.entities import ENTITIES
+from http_helpers import NAME_COLUMN, record, stored
 from sql_helpers import failing_trigger
 
-# The column each entity's test records set, to tell one version of a row from another.
-NAME_COLUMN = {"products": "name", "customers": "display_name", "categories": "name"}
 RESPONSE_KEYS = {"syncedCount", "skippedCount", "unchangedCount", "syncLogId", "errors", "errorsTruncated"}
 TIMESTAMPED = ["products", "customers"]  # categories carry no updated_at
-
-
-def record(entity, wc_id, name="x", **fields):
-    return {ENTITIES[entity].id_field: wc_id, NAME_COLUMN[entity]: name, **fields}
 
 
 async def sync(post, store, entity, records, status=200):
@@ -39,14 +34,6 @@ async def sync_ok(post, store, entity, records):
     body = await sync(post, store, entity, records)
     assert body["success"] is True and set(body["data"]) == RESPONSE_KEYS, body
     return body["data"]
-
-
-def stored(query, entity, store_id):
-    """{wc id: name column} of the store's rows."""
-    rows = query(sql.SQL("SELECT {} AS wc_id, {} AS name FROM {} WHERE store_id = %s").format(
-        sql.Identifier(ENTITIES[entity].id_field), sql.Identifier(NAME_COLUMN[entity]), sql.Identifier(entity)),
-        (store_id,))
-    return {row["wc_id"]: row["name"] for row in rows}
 
 
 def sync_logs(query, store_id):

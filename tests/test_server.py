@@ -44,9 +44,11 @@ async def test_shutdown_finishes_in_flight_batches(config, store, query):
         body=json.dumps({"products": [{"wc_product_id": 1, "name": "in flight"}]}),
     )
     for _ in range(100):  # until the batch is waiting on the lock
-        if query("SELECT 1 FROM sync_logs WHERE store_id = %s", (store.id,)):
+        if query("SELECT 1 FROM sync_logs WHERE store_id = %s AND status = 'running'", (store.id,)):
             break
         await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the batch never started")
     stopping.set()
     await asyncio.sleep(0.3)
     assert not server.done(), "shutdown must wait for the in-flight batch"

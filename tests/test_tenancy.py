@@ -62,6 +62,25 @@ def test_store_id_is_in_every_primary_and_unique_key(tables, constraints):
         assert "store_id" in columns, f"{table}.{name} {columns} lacks store_id"
 
 
+def test_store_id_is_in_every_unique_index(tables, query):
+    """Unique indexes made without a constraint (CREATE UNIQUE INDEX) are keys too."""
+    rows = query("""
+        SELECT t.relname AS table_name, i.relname AS index_name,
+               array_agg(a.attname::text ORDER BY a.attnum) AS columns
+          FROM pg_index x
+          JOIN pg_class i ON i.oid = x.indexrelid
+          JOIN pg_class t ON t.oid = x.indrelid
+          JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ANY (x.indkey)
+         WHERE x.indisunique AND t.relnamespace = 'public'::regnamespace
+         GROUP BY 1, 2
+    """)
+    tenant = set(tenant_tables(tables))
+    checked = [row for row in rows if row["table_name"] in tenant]
+    assert {row["table_name"] for row in checked} == tenant
+    for row in checked:
+        assert "store_id" in row["columns"], f"{row['table_name']}.{row['index_name']} {row['columns']} lacks store_id"
+
+
 def test_foreign_keys_between_tenant_tables_include_store_id(tables, constraints):
     tenant = set(tenant_tables(tables))
     for (table, name), (kind, columns, referenced) in constraints.items():

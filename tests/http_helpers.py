@@ -1,0 +1,41 @@
+"""Helpers shared by the HTTP tests: records, the rows they left, the error envelope."""
+import json
+
+from psycopg2 import sql
+
+from service.entities import ENTITIES
+
+# The column each entity's test records set, to tell one version of a row from another.
+NAME_COLUMN = {"products": "name", "customers": "display_name", "categories": "name"}
+
+
+def record(entity, wc_id, name="x", **fields):
+    return {ENTITIES[entity].id_field: wc_id, NAME_COLUMN[entity]: name, **fields}
+
+
+def stored(query, entity, store_id):
+    """{wc id: name column} of the store's rows of entity; fails if an id is stored twice."""
+    rows = query(sql.SQL("SELECT {} AS wc_id, {} AS name FROM {} WHERE store_id = %s").format(
+        sql.Identifier(ENTITIES[entity].id_field), sql.Identifier(NAME_COLUMN[entity]), sql.Identifier(entity)),
+        (store_id,))
+    ids = [row["wc_id"] for row in rows]
+    assert len(ids) == len(set(ids)), "an id is stored twice"
+    return {row["wc_id"]: row["name"] for row in rows}
+
+
+def nothing_written(query, store_id):
+    """Asserts that the store has no rows, no sync log and no last_sync_at."""
+    for table in ("products", "customers", "categories", "sync_logs"):
+        count = query(sql.SQL("SELECT count(*) AS n FROM {} WHERE store_id = %s").format(sql.Identifier(table)),
+                      (store_id,))
+        assert count == [{"n": 0}], table
+    assert query("SELECT last_sync_at FROM stores WHERE id = %s", (store_id,)) == [{"last_sync_at": None}]
+
+
+def assert_error(response, status, code):
+    """Asserts the status and the error envelope, exactly; returns its message."""
+    assert response.code == status, response.body
+    body = json.loads(response.body)
+    assert body == {"success": False, "error": {"code": code, "message": body["error"]["message"]}}
+    assert body["error"]["message"]
+    return body["error"]["message"]
