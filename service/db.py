@@ -72,9 +72,22 @@ async def execute(cur, query, params=()):
 
 
 async def fetch_one(pool, query, params=()):
-    async with pool.acquire() as conn, conn.cursor() as cur:
-        await execute(cur, query, params)
-        return await cur.fetchone()
+    """The first row of a statement that is safe to run twice.
+
+    A restarted database leaves the pool's idle connections dead, which only
+    using one reveals. Then the idle ones are dropped and the statement runs
+    once more, on a new connection, instead of failing the request.
+    """
+    for attempt in (1, 2):
+        conn = None
+        try:
+            async with pool.acquire() as conn, conn.cursor() as cur:
+                await execute(cur, query, params)
+                return await cur.fetchone()
+        except (psycopg2.OperationalError, psycopg2.InterfaceError):
+            if attempt == 2 or conn is None or not conn.closed:
+                raise
+            await pool.clear()
 
 
 async def store_for_token(pool, token_hash):
@@ -85,13 +98,15 @@ async def store_for_token(pool, token_hash):
 async def sync_batch(pool, store_id, entity, records_json, records_received):
     """Runs one batch through the entity's SQL function.
 
-    The 'running' sync log is committed first; if the function call then dies
-    (connection lost, statement timeout), the log is marked failed from a
-    fresh connection and the error is raised again.
+    The 'running' sync log is committed first (retried on a dead connection:
+    at worst that leaves a second 'running' log, which sync_log_start()
+    sweeps later); if the function call then dies (connection lost, statement
+    timeout), the log is marked failed from a fresh connection and the error
+    is raised again.
     """
+    (sync_log_id,) = await fetch_one(
+        pool, "SELECT sync_log_start(%s, %s, %s)", (store_id, entity.name, records_received))
     async with pool.acquire() as conn, conn.cursor() as cur:
-        await execute(cur, "SELECT sync_log_start(%s, %s, %s)", (store_id, entity.name, records_received))
-        (sync_log_id,) = await cur.fetchone()
         try:
             await execute(cur, entity.query, (store_id, records_json, sync_log_id))
             row = await cur.fetchone()
