@@ -83,27 +83,37 @@ def function_prepare(entity_name, client_batches):
     return prepared
 
 
-async def function_run(url, entity_name, texts, stores):
-    query = sql.SQL("SELECT status, skipped_count FROM {}(%s, %s::jsonb)").format(
-        sql.Identifier(ENTITIES[entity_name].sql_function))
+async def timed_per_store(url, stores, work, one_store):
+    """Seconds for one_store(cursor, store_id, its work) to run for all stores at once,
+    each store on a connection of its own (opened before the clock starts)."""
     connections = [await aiopg.connect(url, timeout=TIMEOUT_S) for _ in stores]
 
-    async def one_store(conn, store_id, store_texts):
+    async def run(conn, store_id, store_work):
         async with conn.cursor() as cur:
-            for text in store_texts:
-                await cur.execute(query, (store_id, text))
-                status, skipped = await cur.fetchone()
-                if status != "completed" or skipped:
-                    raise BenchError(f"{entity_name} batch: {status}, {skipped} skipped")
+            await one_store(cur, store_id, store_work)
 
     try:
         began = time.perf_counter()
-        await asyncio.gather(*(one_store(conn, store_id, store_texts)
-                               for conn, (store_id, _), store_texts in zip(connections, stores, texts)))
+        await asyncio.gather(*(run(conn, store_id, store_work)
+                               for conn, (store_id, _), store_work in zip(connections, stores, work)))
         return time.perf_counter() - began
     finally:
         for conn in connections:
             await conn.close()
+
+
+async def function_run(url, entity_name, texts, stores):
+    query = sql.SQL("SELECT status, skipped_count FROM {}(%s, %s::jsonb)").format(
+        sql.Identifier(ENTITIES[entity_name].sql_function))
+
+    async def one_store(cur, store_id, store_texts):
+        for text in store_texts:
+            await cur.execute(query, (store_id, text))
+            status, skipped = await cur.fetchone()
+            if status != "completed" or skipped:
+                raise BenchError(f"{entity_name} batch: {status}, {skipped} skipped")
+
+    return await timed_per_store(url, stores, texts, one_store)
 
 
 # --- rows: a WooCommerce record as the columns it is stored in --------------
@@ -238,19 +248,10 @@ async def naive_run(url, entity_name, client_batches, stores):
     statement = naive_statement(entity_name)
     columns = database.SCRATCH_COLUMNS[entity_name]
     to_row = ROWS[entity_name]
-    connections = [await aiopg.connect(url, timeout=TIMEOUT_S) for _ in stores]
 
-    async def one_store(conn, store_id, batches):
-        async with conn.cursor() as cur:
-            for batch in batches:
-                for record in batch:
-                    await cur.execute(statement, dict(zip(columns, (store_id, *to_row(record)))))
+    async def one_store(cur, store_id, batches):
+        for batch in batches:
+            for record in batch:
+                await cur.execute(statement, dict(zip(columns, (store_id, *to_row(record)))))
 
-    try:
-        began = time.perf_counter()
-        await asyncio.gather(*(one_store(conn, store_id, batches)
-                               for conn, (store_id, _), batches in zip(connections, stores, client_batches)))
-        return time.perf_counter() - began
-    finally:
-        for conn in connections:
-            await conn.close()
+    return await timed_per_store(url, stores, client_batches, one_store)

@@ -1,4 +1,5 @@
-"""Helpers shared by the HTTP tests: records, the rows they left, the error envelope."""
+"""Helpers shared by the HTTP tests: records, the rows they left, the error envelope, lock waits."""
+import asyncio
 import json
 
 from psycopg2 import sql
@@ -39,3 +40,14 @@ def assert_error(response, status, code):
     assert body == {"success": False, "error": {"code": code, "message": body["error"]["message"]}}
     assert body["error"]["message"]
     return body["error"]["message"]
+
+
+async def blocked_batch_pid(query, function, timeout=10):
+    """The backend of the request running `function` (e.g. upsert_products), once it waits on a lock."""
+    for _ in range(int(timeout / 0.02)):
+        rows = query("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                     "AND wait_event_type = 'Lock' AND query LIKE %s", (f"%{function}%",))
+        if rows:
+            return rows[0]["pid"]
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{function} never waited on a lock")

@@ -10,19 +10,9 @@ import psycopg2
 import pytest
 
 from service.migrate import admin_connection, database_name
+from http_helpers import blocked_batch_pid
 
 BATCH = {"products": [{"wc_product_id": n, "name": f"product {n}"} for n in range(1, 51)]}
-
-
-async def waiting_batch_pid(query, timeout=10):
-    """The backend of the batch that waits on the held lock."""
-    for _ in range(int(timeout / 0.05)):
-        rows = query("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                     "AND wait_event_type = 'Lock' AND query LIKE '%%upsert_products%%'")
-        if rows:
-            return rows[0]["pid"]
-        await asyncio.sleep(0.05)
-    raise AssertionError("the batch never reached the lock")
 
 
 def assert_nothing_kept_and_log_failed(query, store_id, message_part):
@@ -43,7 +33,7 @@ def assert_unavailable(response):
 async def test_backend_terminated_mid_batch_gives_503_and_keeps_nothing(post, store, query, hold_store_row):
     hold_store_row(store.id)
     request = asyncio.ensure_future(post("/api/sync/products", BATCH, store.token))
-    pid = await waiting_batch_pid(query)
+    pid = await blocked_batch_pid(query, "upsert_products")
     query("SELECT pg_terminate_backend(%s)", (pid,))
     response = await request
 

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from service.entities import ENTITIES
-from http_helpers import record, stored
+from http_helpers import blocked_batch_pid, record, stored
 
 
 def assert_ok(response):
@@ -94,16 +94,6 @@ async def test_products_and_categories_batches_run_side_by_side(post, store, que
 
 # --- A deterministic interleaving of one products and one categories batch ---
 
-async def wait_until_blocked(query, function, timeout=10):
-    """Waits until the request running upsert_<function> waits on a lock."""
-    for _ in range(int(timeout / 0.02)):
-        if query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
-                 "AND wait_event_type = 'Lock' AND query LIKE %s", (f"%{function}%",)):
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"{function} never waited on a lock")
-
-
 @pytest.mark.gen_test(timeout=30)
 async def test_product_resolution_survives_a_concurrent_products_batch(post, store, query, hold_store_row):
     # A product waiting for its category 77.
@@ -113,11 +103,11 @@ async def test_product_resolution_survives_a_concurrent_products_batch(post, sto
     # row) and then waits at stores.last_sync_at on the held store row.
     categories = asyncio.ensure_future(
         post("/api/sync/categories", {"categories": [{"wc_category_id": 77, "name": "late"}]}, store.token))
-    await wait_until_blocked(query, "upsert_categories")
+    await blocked_batch_pid(query, "upsert_categories")
     # A products batch re-sending product 1 starts now: category 77 is not yet
     # committed, and product 1's row is held by the categories batch.
     products = asyncio.ensure_future(post("/api/sync/products", {"products": [product(1, 77)]}, store.token))
-    await wait_until_blocked(query, "upsert_products")
+    await blocked_batch_pid(query, "upsert_products")
     release()
 
     assert_ok(await categories)
@@ -133,10 +123,10 @@ async def test_category_resolution_reaches_products_of_a_concurrent_batch(post, 
     # category 5, looks for waiting products (product 1 is not committed) and
     # waits there too.
     products = asyncio.ensure_future(post("/api/sync/products", {"products": [product(1, 5)]}, store.token))
-    await wait_until_blocked(query, "upsert_products")
+    await blocked_batch_pid(query, "upsert_products")
     categories = asyncio.ensure_future(
         post("/api/sync/categories", {"categories": [{"wc_category_id": 5, "name": "five"}]}, store.token))
-    await wait_until_blocked(query, "upsert_categories")
+    await blocked_batch_pid(query, "upsert_categories")
     release()
 
     assert_ok(await products)

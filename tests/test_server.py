@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 
-import psycopg2
 import pytest
 from tornado.httpclient import AsyncHTTPClient
 
@@ -22,22 +21,14 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def lock_store_row(database_url, store_id):
-    """Holds the store's row lock in an open transaction: a batch then waits at its last step."""
-    conn = psycopg2.connect(database_url)
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM stores WHERE id = %s FOR NO KEY UPDATE", (store_id,))
-    return conn
-
-
 @pytest.mark.gen_test(timeout=30)
-async def test_shutdown_finishes_in_flight_batches(config, store, query):
+async def test_shutdown_finishes_in_flight_batches(config, store, query, hold_store_row):
     config = dataclasses.replace(config, port=free_port(), shutdown_timeout_s=20)
     stopping, ready = asyncio.Event(), asyncio.Event()
     server = asyncio.ensure_future(serve(config, stopping, ready))
     await ready.wait()
 
-    blocker = lock_store_row(config.database_url, store.id)
+    release = hold_store_row(store.id)
     request = AsyncHTTPClient().fetch(
         f"http://127.0.0.1:{config.port}/api/sync/products", method="POST", raise_error=False,
         headers={"Authorization": f"Bearer {store.token}", "Content-Type": "application/json"},
@@ -52,8 +43,7 @@ async def test_shutdown_finishes_in_flight_batches(config, store, query):
     stopping.set()
     await asyncio.sleep(0.3)
     assert not server.done(), "shutdown must wait for the in-flight batch"
-    blocker.rollback()
-    blocker.close()
+    release()
 
     response = await request
     await asyncio.wait_for(server, 10)
