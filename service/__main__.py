@@ -1,15 +1,40 @@
-"""Command line: python -m service {serve,migrate,create-store,revoke-token}."""
+"""Command line: python -m service {serve,migrate,create-store,revoke-token,db-url,psql}."""
 import argparse
 import asyncio
+import contextlib
 import logging
+import shutil
+import signal
+import subprocess
 import sys
+from dataclasses import replace
+from pathlib import Path
 
 import psycopg2
 
-from . import server
+from . import embedded, server
 from .auth import hash_token, new_token
 from .config import Settings
 from .migrate import migrate
+
+log = logging.getLogger("wcsync")
+
+DATABASE_NAME = "wcsync"  # the embedded server's database
+
+
+def embedded_cluster(config):
+    return embedded.Cluster(Path(config.data_dir) / "postgres")
+
+
+@contextlib.contextmanager
+def database(config):
+    """config, with a database: DATABASE_URL's, or the embedded server's, held until the block ends."""
+    if config.database_url:
+        yield config
+        return
+    with embedded_cluster(config) as cluster:
+        log.info("database: embedded PostgreSQL in %s (python -m service db-url prints its URL)", cluster.directory)
+        yield replace(config, database_url=cluster.url(DATABASE_NAME))
 
 
 def query_one(config, query, params):
@@ -48,11 +73,37 @@ def cmd_revoke_token(config, args):
     print("token revoked")
 
 
+def cmd_psql(config, args):
+    """psql on the service's database: the embedded server's own psql when there is one."""
+    try:
+        program = embedded.tool("psql")
+    except embedded.EmbeddedError:
+        program = shutil.which("psql")
+        if program is None:
+            print("psql is not installed (make migrate installs the embedded PostgreSQL's)", file=sys.stderr)
+            return 1
+    return subprocess.run([program, config.database_url, *args.psql_args]).returncode or None
+
+
+def cmd_db_url(config, args):
+    """Prints the database URL; the embedded server's only while it runs (make run)."""
+    url = config.database_url or embedded_cluster(config).url(DATABASE_NAME)
+    if url is None:
+        print("the embedded PostgreSQL is not running: start it with `make run` "
+              "(or use `python -m service psql`, which starts it for its session)", file=sys.stderr)
+        return 1
+    print(url)
+
+
+# Commands that need no database, or find it themselves.
+WITHOUT_DATABASE = {cmd_db_url}
+
+
 def parser():
     root = argparse.ArgumentParser(prog="python -m service", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the HTTP server on $PORT").set_defaults(func=cmd_serve)
-    commands.add_parser("migrate", help="create $DATABASE_URL if missing and apply migrations") \
+    commands.add_parser("migrate", help="create the database if missing and apply migrations") \
         .set_defaults(func=cmd_migrate)
     create = commands.add_parser("create-store", help="create a store and print its API token once")
     create.add_argument("--name", required=True)
@@ -60,14 +111,34 @@ def parser():
     revoke = commands.add_parser("revoke-token", help="revoke an API token")
     revoke.add_argument("--token", required=True, help="the token, or - to read it from stdin")
     revoke.set_defaults(func=cmd_revoke_token)
+    commands.add_parser("db-url", help="print the database URL (for psql and other tools)") \
+        .set_defaults(func=cmd_db_url)
+    commands.add_parser("psql", help="run psql on the service's database; other arguments go to psql") \
+        .set_defaults(func=cmd_psql)
     return root
+
+
+def exit_on_sigterm(signum, frame):
+    sys.exit(128 + signum)  # unwinds: an embedded server this process started is stopped
 
 
 def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    args = parser().parse_args(argv)
-    return args.func(Settings.from_env(), args)
+    root = parser()
+    args, args.psql_args = root.parse_known_args(argv)
+    if args.psql_args and args.func is not cmd_psql:
+        root.error(f"unrecognized arguments: {' '.join(args.psql_args)}")
+    config = Settings.from_env()
+    if args.func in WITHOUT_DATABASE:
+        return args.func(config, args)
+    try:
+        with database(config) as config:
+            return args.func(config, args)
+    except embedded.EmbeddedError as exc:
+        print(f"embedded PostgreSQL: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
     sys.exit(main())

@@ -1,11 +1,16 @@
 """Settings, read from the environment."""
 import os
 from dataclasses import dataclass, fields
+from pathlib import Path
+
+CHECKOUT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = "postgresql://localhost:5432/wcsync"
+    # Empty: an embedded PostgreSQL, whose cluster lives in data_dir (service/embedded.py).
+    database_url: str = ""
+    data_dir: str = str(CHECKOUT / ".data")
     port: int = 8080
     # Request limits: a larger body or batch is refused with 413.
     max_body_bytes: int = 10 * 1024 * 1024

@@ -1,7 +1,8 @@
 """Fixtures: a fresh test database, stores with tokens, and the HTTP app.
 
-The test database ($TEST_DATABASE_URL) is dropped, recreated and migrated
-once per test session, so every run starts from the migrations alone.
+The test database is $TEST_DATABASE_URL, dropped, recreated and migrated
+once per test session, or, when it is not set, one in a throwaway embedded
+PostgreSQL; either way every run starts from the migrations alone.
 Tests share it; each test works in stores of its own (store_id scopes
 everything), so tests never see each other's rows.
 """
@@ -15,18 +16,27 @@ import psycopg2.extras
 import pytest
 from psycopg2 import sql
 
-from service import db
+from service import db, embedded
 from service.app import make_app
 from service.auth import hash_token, new_token
 from service.config import Settings
-from service.migrate import apply_migrations, recreate_database
+from service.migrate import apply_migrations, create_database, database_name, recreate_database
 
 # CI runs the property tests derandomised (HYPOTHESIS_PROFILE=ci), so that
 # a landing is never decided by the luck of the draw; locally they explore.
 hypothesis.settings.register_profile("ci", derandomize=True, database=None)
 hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://localhost:5432/wcsync_test")
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def pytest_configure(config):
+    """The suite drops its database: never one that is not a test database."""
+    if TEST_DATABASE_URL and not database_name(TEST_DATABASE_URL).endswith("_test"):
+        raise pytest.UsageError(
+            f"refusing TEST_DATABASE_URL: the suite drops and recreates its database, and "
+            f"{database_name(TEST_DATABASE_URL)!r} does not end in _test. Name a test database "
+            f"(e.g. wcsync_test), or unset TEST_DATABASE_URL to use a throwaway embedded PostgreSQL.")
 
 
 @dataclass
@@ -37,9 +47,16 @@ class Store:
 
 @pytest.fixture(scope="session")
 def database_url():
-    recreate_database(TEST_DATABASE_URL)
-    apply_migrations(TEST_DATABASE_URL)
-    return TEST_DATABASE_URL
+    if TEST_DATABASE_URL:
+        recreate_database(TEST_DATABASE_URL)
+        apply_migrations(TEST_DATABASE_URL)
+        yield TEST_DATABASE_URL
+        return
+    with embedded.throwaway() as cluster:
+        url = cluster.url("wcsync_test")
+        create_database(url)
+        apply_migrations(url)
+        yield url
 
 
 @pytest.fixture

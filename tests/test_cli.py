@@ -7,7 +7,7 @@ from psycopg2 import sql
 
 from service.__main__ import main
 from service.auth import hash_token
-from service.migrate import admin_connection
+from service.migrate import admin_connection, with_database
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_revoke_token_from_stdin(cli, store, query, monkeypatch):
 
 def test_migrate_creates_a_missing_database_and_is_idempotent(cli, database_url, monkeypatch):
     name = f"wcsync_test_migrate_{uuid.uuid4().hex[:8]}"
-    url = database_url.rsplit("/", 1)[0] + "/" + name
+    url = with_database(database_url, name)
     monkeypatch.setenv("DATABASE_URL", url)
     try:
         _, out, _ = cli("migrate")

@@ -13,12 +13,7 @@ import pytest
 from tornado.httpclient import AsyncHTTPClient
 
 from service.server import serve
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from http_helpers import free_port
 
 
 @pytest.mark.gen_test(timeout=30)
