@@ -233,11 +233,9 @@ class Cluster:
         except (OSError, ValueError, IndexError):  # absent, or still being written
             return None
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+            os.kill(pid, 0)  # as root, SERVICE_USER's server answers too
+        except OSError:  # gone (a crash), or the pid is now someone else's
             return None
-        except PermissionError:  # alive, and another user's: SERVICE_USER's, when we are root
-            pass
         return socket_dir if (Path(socket_dir) / SOCKET_NAME).exists() else None
 
 

@@ -69,3 +69,20 @@ def test_a_command_is_required(cli):
     with pytest.raises(SystemExit) as exit_info:
         cli()
     assert exit_info.value.code == 2
+
+
+def test_db_url_prints_the_configured_database(cli, database_url):
+    assert cli("db-url")[:2] == (None, database_url + "\n")
+
+
+def test_psql_runs_on_the_service_database(cli, tmp_path):
+    out = tmp_path / "out"
+    assert cli("psql", "-XAt", "-o", str(out), "-c", "SELECT count(*) FROM pg_proc WHERE proname = 'upsert_products'")[0] is None
+    assert out.read_text() == "1\n"
+    assert cli("psql", "-XAtc", "SELECT no_such_column")[0] == 1
+
+
+def test_options_a_command_does_not_take_are_refused(cli):
+    with pytest.raises(SystemExit) as exit_info:
+        cli("migrate", "--nope")
+    assert exit_info.value.code == 2
