@@ -53,7 +53,7 @@ def cmd_serve(config, args):
 
 def cmd_migrate(config, args):
     applied = migrate(config.database_url)
-    print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
+    print(f"applied: {', '.join(applied)}" if applied else "up to date")
 
 
 def cmd_create_store(config, args):

@@ -1,5 +1,10 @@
-"""Creates the database if it is missing and applies the yoyo migrations."""
-from contextlib import contextmanager
+"""Creates the database if it is missing, applies the yoyo migrations, then the sql/ files.
+
+migrations/ holds the schema's versioned steps; sql/ the database logic
+(functions, views), each file re-applied whenever it changes.
+"""
+import hashlib
+from contextlib import closing, contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -10,6 +15,7 @@ from yoyo.backends.core.postgresql import PostgresqlBackend
 from yoyo.connections import parse_uri
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+SQL_DIR = MIGRATIONS_DIR.parent / "sql"
 
 
 class Backend(PostgresqlBackend):
@@ -88,7 +94,7 @@ def recreate_database(url):
 
 
 def apply_migrations(url):
-    """Applies the migrations not yet applied; returns their ids."""
+    """Applies the migrations not yet applied, then the changed sql/ files; returns what it applied."""
     backend = Backend(parse_uri(url), default_migration_table)
     try:
         backend.init_database()
@@ -96,9 +102,36 @@ def apply_migrations(url):
         with backend.lock():
             pending = backend.to_apply(migrations)
             backend.apply_migrations(pending)
+            files = apply_sql_files(url)
     finally:
         backend.connection.close()
-    return [migration.id for migration in pending]
+    return [migration.id for migration in pending] + [f"sql/{name}" for name in files]
+
+
+def apply_sql_files(url):
+    """Applies each sql/ file that is new or changed since it was applied; returns their names.
+
+    After every versioned migration, so a function always meets the schema
+    of its own time. All in one transaction, with function bodies checked
+    when first run rather than when created (as pg_dump's output does), so
+    that the files need no order among themselves.
+    """
+    files = {path.name: path.read_text() for path in sorted(SQL_DIR.glob("*.sql"))}
+    with closing(psycopg2.connect(url)) as conn, conn, conn.cursor() as cur:
+        cur.execute("SELECT name, sha256 FROM _sql_files")
+        applied = dict(cur.fetchall())
+        changed = [name for name, text in files.items() if applied.get(name) != sha256(text)]
+        cur.execute("SET LOCAL check_function_bodies = off")
+        for name in changed:
+            cur.execute(files[name])
+            cur.execute("INSERT INTO _sql_files (name, sha256) VALUES (%s, %s) ON CONFLICT (name) "
+                        "DO UPDATE SET sha256 = excluded.sha256, applied_at = now()",
+                        (name, sha256(files[name])))
+    return changed
+
+
+def sha256(text):
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def migrate(url):

@@ -11,6 +11,8 @@ import uuid
 
 from psycopg2 import sql
 
+from service.migrate import MIGRATIONS_DIR, SQL_DIR
+
 # Per entity: its table, its WooCommerce id column, and a valid record.
 ENTITY_TABLES = {"products": "products", "customers": "customers", "categories": "categories"}
 ID_FIELDS = {"products": "wc_product_id", "customers": "wc_customer_id", "categories": "wc_category_id"}
@@ -128,3 +130,10 @@ def assert_failed_batch(query, store_id, result, received, message="injected fai
     assert log["completed_at"] is not None and log["started_at"] <= log["completed_at"]
     assert (log["records_received"], log["records_synced"], log["records_unchanged"], log["records_skipped"]) \
         == (received, 0, 0, received)
+
+
+def every_step():
+    """What migrating an empty database applies: every versioned migration, then every sql/ file."""
+    migrations = sorted(path.name.removesuffix(".sql") for path in MIGRATIONS_DIR.glob("0*.sql")
+                        if not path.name.endswith(".rollback.sql"))
+    return migrations + [f"sql/{path.name}" for path in sorted(SQL_DIR.glob("*.sql"))]

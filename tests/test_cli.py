@@ -1,13 +1,16 @@
 """The command line: migrate, create-store, revoke-token."""
 import io
+from contextlib import closing
 import uuid
 
+import psycopg2
 import pytest
 from psycopg2 import sql
 
 from service.__main__ import main
 from service.auth import hash_token
 from service.migrate import admin_connection, with_database
+from sql_helpers import every_step
 
 
 @pytest.fixture
@@ -56,8 +59,8 @@ def test_migrate_creates_a_missing_database_and_is_idempotent(cli, database_url,
     monkeypatch.setenv("DATABASE_URL", url)
     try:
         _, out, _ = cli("migrate")
-        assert out == "applied 2 migration(s): 0001_schema, 0002_functions\n"
-        assert cli("migrate")[1] == "applied 0 migration(s)\n"
+        assert out == f"applied: {', '.join(every_step())}\n"
+        assert cli("migrate")[1] == "up to date\n"
     finally:
         conn = admin_connection(url)
         with conn.cursor() as cur:
@@ -86,3 +89,20 @@ def test_options_a_command_does_not_take_are_refused(cli):
     with pytest.raises(SystemExit) as exit_info:
         cli("migrate", "--nope")
     assert exit_info.value.code == 2
+
+
+def test_migrate_applies_a_changed_sql_file_again(cli, query, database_url, monkeypatch):
+    name = f"wcsync_test_resql_{uuid.uuid4().hex[:8]}"
+    url = with_database(database_url, name)
+    monkeypatch.setenv("DATABASE_URL", url)
+    try:
+        cli("migrate")
+        with closing(psycopg2.connect(url)) as conn, conn, conn.cursor() as cur:
+            cur.execute("DROP FUNCTION upsert_customers(uuid, jsonb, uuid)")  # as an older file would not have it
+            cur.execute("UPDATE _sql_files SET sha256 = 'older' WHERE name = 'upsert_customers.sql'")
+        assert cli("migrate")[1] == "applied: sql/upsert_customers.sql\n"
+        with closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
+            cur.execute("SELECT to_regprocedure('upsert_customers(uuid, jsonb, uuid)') IS NOT NULL")
+            assert cur.fetchone() == (True,)
+    finally:
+        query(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

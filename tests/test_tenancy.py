@@ -17,7 +17,7 @@ def tables(query):
     rows = query("""
         SELECT table_name FROM information_schema.tables
          WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
-           AND table_name NOT LIKE '\\_yoyo%%' AND table_name NOT LIKE 'yoyo%%'
+           AND table_name NOT LIKE '\\_%%' AND table_name NOT LIKE 'yoyo%%'  -- bookkeeping: yoyo's, _sql_files
     """)
     return {row["table_name"] for row in rows}
 

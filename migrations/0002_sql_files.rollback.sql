@@ -1,0 +1,1 @@
+DROP TABLE _sql_files;
