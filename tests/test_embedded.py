@@ -83,11 +83,10 @@ def test_a_user_killed_without_cleanup_is_not_counted(data_dir):
     """A process killed outright holds no flock any more: the next one to end stops the server."""
     script = ("import sys, time; from service import embedded; "
               "embedded.Cluster(sys.argv[1]).__enter__(); print('up', flush=True); time.sleep(60)")
-    killed = subprocess.Popen([sys.executable, "-c", script, str(data_dir / "postgres")],
-                              cwd=CHECKOUT, stdout=subprocess.PIPE, text=True)
-    assert killed.stdout.readline() == "up\n"
-    killed.kill()
-    killed.wait()
+    with subprocess.Popen([sys.executable, "-c", script, str(data_dir / "postgres")],
+                          cwd=CHECKOUT, stdout=subprocess.PIPE, text=True) as killed:
+        assert killed.stdout.readline() == "up\n"
+        killed.kill()
     cluster = embedded.Cluster(data_dir / "postgres")
     assert cluster.url() is not None, "the server outlives the killed process"
     with cluster:
@@ -167,7 +166,8 @@ def test_without_database_url_the_service_runs_on_its_own_postgres_and_leaves_no
         assert cli("psql", "-XAtc", "SELECT count(*) FROM products").stdout == "1\n"
     finally:
         serve.send_signal(signal.SIGTERM)
-        assert serve.wait(timeout=40) == 0, serve.stderr.read()
+        _, log = serve.communicate(timeout=40)
+    assert serve.returncode == 0, log
     assert cluster.url() is None
     assert processes_using(data_dir) == []
     assert error_lines(cluster) == []
