@@ -11,6 +11,7 @@ from decimal import Decimal
 
 MAX_TEXT = 1000  # max_text_length()
 MAX_MONEY = 10**15  # max_money()
+MAX_CATEGORIES = 100  # max_categories_per_product()
 MAX_BIGINT = 2**63 - 1
 MAX_INT = 2**31 - 1
 MAX_EMAIL = 254
@@ -83,9 +84,12 @@ def email(field, value, error):
 
 
 def category_list(field, value, error):
-    """WooCommerce's [{id, name, slug}, ...]: each item needs a positive id, and a name if any is text."""
+    """WooCommerce's [{id, name, slug}, ...], at most MAX_CATEGORIES of them: each item needs
+    a positive id, and a name if any is text."""
     if type(value) is not list:
         error(field, "must be a list")
+    elif len(value) > MAX_CATEGORIES:  # before any item is looked at
+        error(field, f"more than {MAX_CATEGORIES} items")
     elif not all(type(item) is dict and type(item.get("id")) is int and 1 <= item["id"] <= MAX_BIGINT
                  for item in value):
         error(field, "every item must have a positive integer id")
