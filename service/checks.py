@@ -54,10 +54,21 @@ def name(field, value, error):
         text(field, value, error)
 
 
+def exact_amount(value):
+    """Whether a Decimal is an amount text_money() takes: finite, within bounds, and its
+    plain text (as numeric prints it: no exponent, the scale kept) at most MAX_TEXT long."""
+    if not value.is_finite() or not 0 <= value <= MAX_MONEY:  # the bound first: no huge int() below
+        return False
+    scale = max(0, -value.as_tuple().exponent)
+    return len(str(int(value))) + (scale + 1 if scale else 0) <= MAX_TEXT
+
+
 def money(field, value, error):
     """A non-negative number or numeric string ("24.99"); "" means none."""
     if type(value) is str:
         valid = value == "" or (MONEY_TEXT.fullmatch(value) is not None and Decimal(value) <= MAX_MONEY)
+    elif type(value) is Decimal:  # a JSON number with a fraction or exponent, parsed exactly
+        valid = exact_amount(value)
     else:
         valid = type(value) in (int, float) and 0 <= value <= MAX_MONEY  # False for NaN too
     if not valid:
