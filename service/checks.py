@@ -11,6 +11,7 @@ from decimal import Decimal
 
 MAX_TEXT = 1000  # max_text_length()
 MAX_MONEY = 10**15  # max_money()
+MAX_CATEGORIES = 100  # max_categories_per_product()
 MAX_BIGINT = 2**63 - 1
 MAX_INT = 2**31 - 1
 MAX_EMAIL = 254
@@ -53,10 +54,21 @@ def name(field, value, error):
         text(field, value, error)
 
 
+def exact_amount(value):
+    """Whether a Decimal is an amount text_money() takes: finite, within bounds, and its
+    plain text (as numeric prints it: no exponent, the scale kept) at most MAX_TEXT long."""
+    if not value.is_finite() or not 0 <= value <= MAX_MONEY:  # the bound first: no huge int() below
+        return False
+    scale = max(0, -value.as_tuple().exponent)
+    return len(str(int(value))) + (scale + 1 if scale else 0) <= MAX_TEXT
+
+
 def money(field, value, error):
     """A non-negative number or numeric string ("24.99"); "" means none."""
     if type(value) is str:
         valid = value == "" or (MONEY_TEXT.fullmatch(value) is not None and Decimal(value) <= MAX_MONEY)
+    elif type(value) is Decimal:  # a JSON number with a fraction or exponent, parsed exactly
+        valid = exact_amount(value)
     else:
         valid = type(value) in (int, float) and 0 <= value <= MAX_MONEY  # False for NaN too
     if not valid:
@@ -83,9 +95,12 @@ def email(field, value, error):
 
 
 def category_list(field, value, error):
-    """WooCommerce's [{id, name, slug}, ...]: each item needs a positive id, and a name if any is text."""
+    """WooCommerce's [{id, name, slug}, ...], at most MAX_CATEGORIES of them: each item needs
+    a positive id, and a name if any is text."""
     if type(value) is not list:
         error(field, "must be a list")
+    elif len(value) > MAX_CATEGORIES:  # before any item is looked at
+        error(field, f"more than {MAX_CATEGORIES} items")
     elif not all(type(item) is dict and type(item.get("id")) is int and 1 <= item["id"] <= MAX_BIGINT
                  for item in value):
         error(field, "every item must have a positive integer id")

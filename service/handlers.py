@@ -1,5 +1,6 @@
 """HTTP handlers: one for the three sync routes, one for health, one for 404."""
 import asyncio
+import decimal
 import json
 import logging
 
@@ -147,7 +148,7 @@ class SyncHandler(JsonHandler):
             self.too_large()
         raw, self.chunks = b"".join(self.chunks), None  # one copy of the body at a time
         try:
-            body = json.loads(raw, parse_constant=_reject_constant)
+            body = json.loads(raw, parse_constant=_reject_constant, parse_float=decimal.Decimal)  # exact money
         except (ValueError, RecursionError) as exc:
             raise ApiError(400, "invalid_json", f"The request body is not valid JSON: {exc}") from None
         name = self.entity.name

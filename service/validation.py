@@ -7,6 +7,7 @@ skipped with its reason; the batch goes on.
 """
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 
 import cerberus
 
@@ -85,11 +86,24 @@ def _holds_nul(value):
 
 
 def serialise(doc):
-    """(json_text, None), or (None, reason) for text PostgreSQL cannot hold."""
+    """(json_text, None), or (None, reason) for text PostgreSQL cannot hold.
+
+    A Decimal field (an amount the checks have bounded) is written as the
+    exact JSON number it was sent as, which json.dumps cannot do. A Decimal
+    deeper down (in a category item) is never read by the SQL functions: it
+    goes as a float, so that 1e400 (inf) is refused instead of overflowing
+    PostgreSQL's numeric.
+    """
+    exact = [(name, value) for name, value in doc.items() if type(value) is Decimal]
+    if exact:
+        doc = {name: value for name, value in doc.items() if type(value) is not Decimal}
     try:
-        text = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    except ValueError:  # 1e400 parses as inf, which JSON cannot carry on
+        text = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=float)
+    except ValueError:
         return None, "number: must be finite"
+    if exact:  # field names are the schema's own: nothing to escape
+        numbers = ",".join(f'"{name}":{value}' for name, value in exact)
+        text = text[:-1] + ("," if len(text) > 2 else "") + numbers + "}"
     if "\\u0000" in text and _holds_nul(doc):
         return None, "text: must not contain NUL characters"
     if not text.isascii():

@@ -19,6 +19,11 @@
 CREATE OR REPLACE FUNCTION max_text_length() RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 1000 $$;
 
+-- Most categories one product may list (far above any real store): each
+-- becomes a product_categories row, so the bound keeps one record's cost small.
+CREATE OR REPLACE FUNCTION max_categories_per_product() RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 100 $$;
+
 -- Largest money amount accepted (a sanity bound, far above any real price).
 CREATE OR REPLACE FUNCTION max_money() RETURNS numeric
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 1e15::numeric $$;

@@ -77,12 +77,17 @@ LANGUAGE sql AS $$
                END AS reason
           FROM typed
     ),
-    -- The last valid record of each customer wins, in key order: concurrent
-    -- batches then lock their rows in the same order and cannot deadlock.
+    -- Of each customer's valid records, the last of those with the newest
+    -- updated_at or none: one without beats the records before it, as it
+    -- would the stored row. The winner then meets the stored row below.
+    -- In key order: concurrent batches then lock their rows in the same
+    -- order and cannot deadlock.
     latest AS (
         SELECT DISTINCT ON (t_wc_customer_id) *
-          FROM checked
-         WHERE reason IS NULL
+          FROM (SELECT *, max(t_updated_at) OVER (PARTITION BY t_wc_customer_id) AS newest
+                  FROM checked
+                 WHERE reason IS NULL) AS valid
+         WHERE t_updated_at IS NULL OR t_updated_at = newest
          ORDER BY t_wc_customer_id, idx DESC
     ),
     -- A record older than the stored row (by updated_at) leaves it as it is.

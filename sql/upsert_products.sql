@@ -32,6 +32,8 @@ LANGUAGE sql AS $$
                         CASE WHEN is_absent(e.r -> 'category_id') THEN e.r -> 'categories' -> 0 -> 'name' END)
                    AS category_name,
                e.r -> 'categories' AS categories,
+               CASE WHEN jsonb_typeof(e.r -> 'categories') = 'array'
+                    THEN jsonb_array_length(e.r -> 'categories') END AS categories_length,
                e.r -> 'stock_quantity' AS stock_quantity,
                e.r -> 'stock_status' AS stock_status,
                e.r -> 'status' AS status,
@@ -51,11 +53,12 @@ LANGUAGE sql AS $$
                text_money(sale_price) AS t_sale_price,
                json_id(category_id) AS t_category_id,
                json_string(category_name) AS t_category_name,
-               CASE WHEN jsonb_typeof(categories) = 'array' THEN
+               -- items are read only within the bound: a longer list is refused unread
+               CASE WHEN categories_length <= max_categories_per_product() THEN
                    ARRAY(SELECT json_id(c.item -> 'id') FROM jsonb_array_elements(categories) AS c (item))
                END AS t_category_ids,
                -- every item's name, as the first one's may become category_name
-               CASE WHEN jsonb_typeof(categories) = 'array' THEN
+               CASE WHEN categories_length <= max_categories_per_product() THEN
                    NOT EXISTS (SELECT FROM jsonb_array_elements(categories) AS c (item)
                                 WHERE jsonb_typeof(c.item -> 'name') NOT IN ('string', 'null')
                                    OR length(c.item ->> 'name') > max_text_length())
@@ -79,7 +82,9 @@ LANGUAGE sql AS $$
                    money_error('regular_price', regular_price, t_regular_price),
                    money_error('sale_price', sale_price, t_sale_price),
                    CASE WHEN is_absent(categories) THEN NULL
-                        WHEN t_category_ids IS NULL THEN 'categories: must be a list'
+                        WHEN categories_length IS NULL THEN 'categories: must be a list'
+                        WHEN categories_length > max_categories_per_product()
+                        THEN 'categories: more than ' || max_categories_per_product()::text || ' items'
                         WHEN array_position(t_category_ids, NULL) IS NOT NULL
                         THEN 'categories: every item must have a positive integer id'
                         WHEN NOT t_category_names_valid
@@ -96,12 +101,17 @@ LANGUAGE sql AS $$
                END AS reason
           FROM typed
     ),
-    -- The last valid record of each product wins, in key order: concurrent
-    -- batches then lock their rows in the same order and cannot deadlock.
+    -- Of each product's valid records, the last of those with the newest
+    -- updated_at or none: one without beats the records before it, as it
+    -- would the stored row. The winner then meets the stored row below.
+    -- In key order: concurrent batches then lock their rows in the same
+    -- order and cannot deadlock.
     latest AS (
         SELECT DISTINCT ON (t_wc_product_id) *
-          FROM checked
-         WHERE reason IS NULL
+          FROM (SELECT *, max(t_updated_at) OVER (PARTITION BY t_wc_product_id) AS newest
+                  FROM checked
+                 WHERE reason IS NULL) AS valid
+         WHERE t_updated_at IS NULL OR t_updated_at = newest
          ORDER BY t_wc_product_id, idx DESC
     ),
     -- A record older than the stored row (by updated_at) leaves it as it is:

@@ -1,6 +1,7 @@
-"""The command line: migrate, create-store, revoke-token."""
+"""The command line: migrate, create-store, create-token, revoke-token, suspend-store, resume-store, list-stores."""
 import io
 from contextlib import closing
+import json
 import uuid
 
 import psycopg2
@@ -106,3 +107,72 @@ def test_migrate_applies_a_changed_sql_file_again(cli, query, database_url, monk
             assert cur.fetchone() == (True,)
     finally:
         query(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def token_of(out):
+    [line] = [line for line in out.splitlines() if line.startswith("token:")]
+    return line.split(":", 1)[1].strip()
+
+
+def test_create_token_adds_a_live_token_to_an_existing_store(cli, store, query):
+    code, out, err = cli("create-token", "--store", store.id)
+    assert code is None and "cannot be shown again" in err
+    token = token_of(out)
+    assert f"store_id: {store.id}" in out and token != store.token
+    for live in (token, store.token):
+        assert query("SELECT store_id::text FROM store_for_token(%s)", (hash_token(live),)) == [{"store_id": store.id}]
+
+
+def test_a_revoked_store_is_usable_again_with_a_new_token(cli, store, query):
+    cli("revoke-token", "--token", store.token)
+    token = token_of(cli("create-token", "--store", store.id)[1])
+    assert query("SELECT status FROM store_for_token(%s)", (hash_token(token),)) == [{"status": "active"}]
+
+
+@pytest.mark.gen_test
+async def test_a_suspended_store_gets_403_until_it_is_resumed(cli, store, post):
+    batch = {"categories": [{"wc_category_id": 1, "name": "c"}]}
+    assert cli("suspend-store", "--store", store.id)[:2] == (None, f"store {store.id} is suspended\n")
+    response = await post("/api/sync/categories", batch, store.token)
+    assert response.code == 403 and json.loads(response.body)["error"]["code"] == "forbidden"
+
+    assert cli("resume-store", "--store", store.id)[:2] == (None, f"store {store.id} is active\n")
+    assert (await post("/api/sync/categories", batch, store.token)).code == 200
+
+
+def test_list_stores_shows_status_last_sync_and_live_tokens_but_no_token(cli, make_store, sync_sql, query):
+    synced, idle = make_store("Synced shop"), make_store("Idle shop")
+    sync_sql("categories", synced.id, [{"wc_category_id": 1, "name": "c"}])
+    extra = token_of(cli("create-token", "--store", synced.id)[1])
+    cli("suspend-store", "--store", idle.id)
+    cli("revoke-token", "--token", idle.token)
+    [row] = query("SELECT last_sync_at FROM stores WHERE id = %s", (synced.id,))
+
+    code, out, _ = cli("list-stores")
+
+    assert code is None
+    lines = out.splitlines()
+    assert lines[0] == "id\tname\tstatus\tlast_sync\tlive_tokens"
+    listed = {line.split("\t")[0]: line.split("\t") for line in lines[1:]}
+    assert listed[synced.id] == [synced.id, "Synced shop", "active", row["last_sync_at"].isoformat(), "2"]
+    assert listed[idle.id] == [idle.id, "Idle shop", "suspended", "never", "0"]
+    for secret in (synced.token, idle.token, extra, hash_token(synced.token), hash_token(extra)):
+        assert secret not in out
+
+
+@pytest.mark.parametrize("command", ["create-token", "suspend-store", "resume-store"])
+def test_an_unknown_store_is_a_clear_error(cli, command, query):
+    missing = str(uuid.uuid4())
+    code, out, err = cli(command, "--store", missing)
+    assert (code, out, err) == (1, "", f"no store {missing}\n")
+    assert query("SELECT 1 FROM stores WHERE id = %s", (missing,)) == []
+
+
+@pytest.mark.parametrize("command", ["create-token", "suspend-store", "resume-store"])
+def test_a_malformed_store_id_is_refused_without_a_traceback(cli, command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--store", "wcs_not-a-uuid"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--store: must be a store id (a UUID)" in err
+    assert "Traceback" not in err and "wcs_not-a-uuid" not in err

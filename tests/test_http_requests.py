@@ -131,6 +131,26 @@ async def test_infinite_price_from_a_huge_exponent_is_skipped(post, store, query
 
 
 @pytest.mark.gen_test
+async def test_json_number_amounts_are_stored_exactly_as_sent(post, store, query):
+    """No float on the way: each stored numeric prints as the literal sent."""
+    body = (b'{"products": [{"wc_product_id": 1, "name": "a", "price": 999999999999999.99, '
+            b'"regular_price": 12345678.123456789, "sale_price": 0.10}, '
+            b'{"wc_product_id": 1.0, "name": "a Decimal is no id"}]}')
+    response = await post("/api/sync/products", body, store.token)
+    assert response.code == 200, response.body
+    assert [(e["index"], e["reason"]) for e in json.loads(response.body)["data"]["errors"]] == \
+        [(1, "wc_product_id: must be a positive integer")]
+    [row] = query("SELECT price::text, regular_price::text, sale_price::text FROM products WHERE store_id = %s",
+                  (store.id,))
+    assert row == {"price": "999999999999999.99", "regular_price": "12345678.123456789", "sale_price": "0.10"}
+
+    body = b'{"customers": [{"wc_customer_id": 1, "total_spent": 4999999.999999999999}]}'
+    assert (await post("/api/sync/customers", body, store.token)).code == 200
+    assert query("SELECT total_spent::text AS t FROM customers WHERE store_id = %s", (store.id,)) == \
+        [{"t": "4999999.999999999999"}]
+
+
+@pytest.mark.gen_test
 async def test_boundary_values_are_accepted(post, store, query):
     response = await post("/api/sync/products", {"products": [
         {"wc_product_id": 2**63 - 1, "name": "n" * 1000, "price": 10**15, "stock_quantity": -2**31},

@@ -345,6 +345,21 @@ async def test_the_last_occurrence_of_an_id_in_a_batch_wins(post, store, query, 
     assert stored(query, entity, store.id) == {1: "second", 2: "other"}
 
 
+@pytest.mark.parametrize("entity", TIMESTAMPED)
+@pytest.mark.gen_test
+async def test_within_a_batch_the_newest_updated_at_wins(post, store, query, entity):
+    batch = [record(entity, 5004, "march", updated_at="2026-03-01T00:00:00Z"),
+             record(entity, 5004, "january", date_modified_gmt="2026-01-01T00:00:00")]
+
+    data = await sync_ok(post, store, entity, batch)
+
+    assert (data["syncedCount"], data["skippedCount"], data["unchangedCount"]) == (2, 0, 0)
+    assert stored(query, entity, store.id) == {5004: "march"}
+    [row] = query(sql.SQL("SELECT updated_at FROM {} WHERE store_id = %s").format(sql.Identifier(entity)),
+                  (store.id,))
+    assert row["updated_at"] == utc(2026, 3, 1)
+
+
 # --- References that arrive before what they point to ---
 
 def internal_ids(query, store_id):

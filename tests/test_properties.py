@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg2 import sql
 
-from service.entities import ENTITIES
+from service.entities import CUSTOMERS, ENTITIES
 from service.validation import validate_batch
+from sql_helpers import call_raw
 
 # Text PostgreSQL's jsonb can hold: no NUL, no lone surrogates.
 pg_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30)
@@ -163,3 +164,22 @@ def test_what_the_http_layer_accepts_the_sql_function_accepts(entity_name, data,
     result = sync_sql(entity_name, make_store().id, json.loads(batch.records_json))
     assert result["errors"] == [], result["errors"]
     assert result["synced_count"] == len(batch.indexes)
+
+
+# JSON numbers as the HTTP layer parses them (parse_float=Decimal): any sign, up to 19
+# digits, exponents from far below text_money()'s 1000 characters to past max_money().
+json_decimals = st.builds(lambda sign, digits, exponent: Decimal(f"{sign}{digits}e{exponent}"),
+                          st.sampled_from(["", "-"]), st.integers(0, 10**19), st.integers(-1010, 6))
+
+
+@given(amount=json_decimals)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_json_number_amount_is_judged_alike_in_both_layers_and_stored_exactly(amount, make_store, query):
+    store = make_store()
+    batch = validate_batch(CUSTOMERS, [{"wc_customer_id": 1, "total_spent": amount}])
+    # what the service sends when it accepts the record; else the number as a psql caller would
+    records_text = batch.records_json if batch.indexes else f'[{{"wc_customer_id": 1, "total_spent": {amount}}}]'
+    result = call_raw(query, "customers", store.id, records_text)
+    assert (result["errors"] == []) == (batch.errors == []), (amount, result["errors"], batch.errors)
+    stored = query("SELECT total_spent FROM customers WHERE store_id = %s", (store.id,))
+    assert stored == ([{"total_spent": amount}] if batch.indexes else [])

@@ -10,6 +10,8 @@ from decimal import Decimal
 
 import pytest
 
+from service import checks
+
 UTC = timezone.utc
 MAX_BIGINT = 2**63 - 1
 
@@ -156,3 +158,11 @@ def test_text_error_bounds_the_length_at_1000_characters(select):
 ], ids=lambda value: repr(value)[:20])
 def test_reported_id_is_a_short_scalar_as_sent(json_text, expected, select):
     assert select("reported_id(%s::jsonb)", json_text) == expected
+
+
+@pytest.mark.parametrize("function, constant", [
+    ("max_text_length()", checks.MAX_TEXT), ("max_money()", checks.MAX_MONEY),
+    ("max_categories_per_product()", checks.MAX_CATEGORIES),
+])
+def test_the_bounds_are_the_same_in_both_layers(function, constant, select):
+    assert select(function) == constant

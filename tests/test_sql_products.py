@@ -152,6 +152,24 @@ def test_malformed_categories_skip_the_product(categories, reason, store, sync_s
     assert product_rows(query, store.id) == {} and links(query, store.id) == ({}, {})
 
 
+def test_categories_are_capped_per_product_in_both_layers(store, sync_sql, query):
+    """At most max_categories_per_product() items; a longer list skips the product, unread (the
+    invalid item past the bound is never reported), in the HTTP layer and in SQL alike."""
+    [row] = query("SELECT max_categories_per_product() AS cap")
+    cap = row["cap"]
+    at_cap = [{"id": n} for n in range(1, cap + 1)]
+    records = [{"id": 1, "name": "at cap", "categories": at_cap},
+               {"id": 2, "name": "over", "categories": at_cap + [{"id": cap + 1}]},
+               {"id": 3, "name": "over, invalid past it", "categories": at_cap + [{"id": "x"}]}]
+    reason = f"categories: more than {cap} items"
+    expected = [{"index": 1, "id": 2, "reason": reason}, {"index": 2, "id": 3, "reason": reason}]
+
+    assert validate_batch(ENTITIES["products"], records).errors == expected
+    assert sync_sql("products", store.id, records)["errors"] == expected
+    assert list(product_rows(query, store.id)) == [1]
+    assert len(links(query, store.id)[0][1]) == cap
+
+
 def test_a_product_never_resolves_to_another_stores_category(make_store, sync_sql, query):
     store_a, store_b = make_store("A"), make_store("B")
     sync_sql("categories", store_b.id, [{"wc_category_id": 10, "name": "B's"}])

@@ -151,6 +151,32 @@ def test_same_id_twice_in_a_batch_the_last_valid_one_wins(entity, store, sync_sq
     assert values_by_id(query, entity, store.id)[3] == "valid"
 
 
+JAN, MARCH = "2026-01-15T10:00:00Z", "2026-03-15T10:00:00Z"
+
+
+@pytest.mark.parametrize("entity", ["products", "customers"])  # categories carry no updated_at
+@pytest.mark.parametrize("versions, winner", [
+    ([("march", MARCH), ("january", JAN)], "march"),
+    ([("january", JAN), ("march", MARCH)], "march"),
+    ([("first", MARCH), ("second", MARCH)], "second"),
+    ([("first", None), ("second", None)], "second"),
+    ([("dated", MARCH), ("undated", None)], "undated"),
+    ([("undated", None), ("dated", JAN)], "dated"),
+    ([("march", MARCH), ("undated", None), ("january", JAN)], "undated"),
+    ([("undated", None), ("march", MARCH), ("january", JAN), ("march again", "2026-03-15T15:00:00+05:00")],
+     "march again"),
+    ([("06:00Z", "2026-03-15T06:00:00Z"), ("05:00Z", "2026-03-15T10:00:00+05:00")], "06:00Z"),
+])
+def test_same_id_twice_in_a_batch_the_newest_wins(entity, versions, winner, store, sync_sql, query):
+    """The last of the records with the newest updated_at or none at all: one without beats those before it."""
+    records = [{**valid_record(entity, 1, name), "updated_at": updated_at} for name, updated_at in versions]
+    result = sync_sql(entity, store.id, records + [valid_record(entity, 2)])
+    assert (result["synced_count"], result["unchanged_count"], result["skipped_count"]) == (len(versions) + 1, 0, 0)
+    assert values_by_id(query, entity, store.id) == {1: winner, 2: "item 2"}
+    row = rows(query, entity, store.id)[0]
+    assert row["updated_at"] == query("SELECT %s::timestamptz AS t", (dict(versions)[winner],))[0]["t"]
+
+
 @pytest.mark.parametrize("entity", ENTITIES)
 @pytest.mark.parametrize("records_text", ["{}", "null", '"[]"', "5", None], ids=repr)
 def test_records_that_are_not_an_array_raise_without_leaving_a_log(entity, records_text, store, query):

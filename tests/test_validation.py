@@ -1,5 +1,6 @@
 """Unit tests of the validation path: projection, Cerberus schemas, serialisation."""
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -207,3 +208,39 @@ def test_errors_of_both_layers_are_merged_in_batch_order():
     batch = validate_batch(PRODUCTS, [{"id": 1, "name": "a"}, {"id": 2}, {"id": 3, "name": "c"}, {"id": 4, "name": "d"}])
     sql_errors = [{"index": 2, "id": 4, "reason": "r4"}, {"index": 0, "id": 1, "reason": "r1"}]  # indexes of the 3 sent
     assert [(e["index"], e["id"]) for e in merge_errors(batch, sql_errors)] == [(0, 1), (1, 2), (3, 4)]
+
+
+@pytest.mark.parametrize("amount, valid", [
+    (Decimal("999999999999999.99"), True), (Decimal("1E+15"), True), (Decimal("1000000000000000.01"), False), (Decimal("12345678.123456789"), True), (Decimal("0.10"), True),
+    (Decimal("-0.0"), True), (Decimal("1E-980"), True),  # 982 characters as numeric prints it
+    (Decimal("1E-999"), False), (Decimal("0E-1000"), False),  # over 1000: text_money() refuses them
+    (Decimal("-0.01"), False), (Decimal("1E+400"), False), (Decimal("NaN"), False), (Decimal("sNaN"), False),
+    (Decimal("Infinity"), False), (Decimal("-Infinity"), False),
+], ids=str)
+def test_decimal_amounts_are_checked_as_text_money_reads_them(amount, valid):
+    reason = check(CUSTOMERS, {"wc_customer_id": 1, "total_spent": amount})
+    assert (reason is None) == valid, reason
+    if not valid:
+        assert reason.startswith("total_spent: must be a non-negative number")
+
+
+@pytest.mark.parametrize("field", ["wc_product_id", "category_id", "stock_quantity"])
+def test_a_decimal_is_never_an_integer(field):
+    reason = check(PRODUCTS, {"wc_product_id": 1, "name": "x", field: Decimal("5.0")})
+    assert reason.startswith(f"{field}: must be"), reason
+
+
+def test_serialise_writes_decimal_amounts_as_the_exact_json_numbers_sent():
+    doc = {"wc_product_id": 1, "price": Decimal("999999999999999.99"), "name": "x", "sale_price": Decimal("1.50E+3")}
+    text, reason = serialise(doc)
+    assert reason is None
+    assert text == '{"wc_product_id":1,"name":"x","price":999999999999999.99,"sale_price":1.50E+3}'
+    assert json.loads(text, parse_float=Decimal) == doc
+
+
+def test_serialise_refuses_a_nested_decimal_too_large_for_a_float():
+    """Deeper values are never read by SQL; 1e400 there must not reach PostgreSQL (numeric overflows at 1e131072)."""
+    categories = [{"id": 5, "slug": Decimal("1e200000")}]
+    assert serialise({"wc_product_id": 1, "categories": categories}) == (None, "number: must be finite")
+    assert serialise({"wc_product_id": 1, "categories": [{"id": 5, "slug": Decimal("0.5")}]}) == \
+        ('{"wc_product_id":1,"categories":[{"id":5,"slug":0.5}]}', None)
