@@ -9,12 +9,14 @@ import re
 from datetime import datetime
 from decimal import Decimal
 
+# The limits, each defined once for the HTTP layer; sql/json_values.sql defines
+# the SQL layer's (the function named beside each), and a test checks they agree.
 MAX_TEXT = 1000  # max_text_length()
-MAX_MONEY = 10**15  # max_money()
+MAX_EMAIL = 254  # max_email_length()
 MAX_CATEGORIES = 100  # max_categories_per_product()
-MAX_BIGINT = 2**63 - 1
-MAX_INT = 2**31 - 1
-MAX_EMAIL = 254
+MAX_MONEY = 10**15  # max_money()
+MAX_INT = 2**31 - 1  # max_integer()
+MAX_BIGINT = 2**63 - 1  # max_bigint()
 
 # The same formats as the SQL functions accept.
 ISO8601 = re.compile(
@@ -22,20 +24,39 @@ ISO8601 = re.compile(
     r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
     r"(?:Z|[+-](?:0[0-9]|1[0-5]):?[0-5][0-9])?)?"
 )
-MONEY_TEXT = re.compile(r"[0-9]{1,16}(?:\.[0-9]{1,12})?")
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+MONEY_TEXT = re.compile(r"[0-9]+(?:\.[0-9]+)?")  # bounded by MAX_TEXT and MAX_MONEY, as text_money()
+# ASCII whitespace only, spelled out: what \s means beyond it differs from SQL's [:space:].
+EMAIL = re.compile(r"[^@ \t\n\r\f\v]+@[^@ \t\n\r\f\v]+")
+
+
+def as_integer(value):
+    """The int a JSON number written without a fraction stands for (5, or 5e3 parsed as a
+    Decimal), within bigint range; None for anything else (5.0, "5", true). SQL reads the
+    same: a number of scale 0 (json_bigint())."""
+    if type(value) is int:  # type(): a JSON true is no integer
+        return value if -MAX_BIGINT - 1 <= value <= MAX_BIGINT else None
+    if type(value) is Decimal and value.is_finite() and value.as_tuple().exponent >= 0 \
+            and -MAX_BIGINT - 1 <= value <= MAX_BIGINT:  # the bound before int(): 1e100000 stays cheap
+        return int(value)
+    return None
+
+
+def is_positive_id(value):
+    number = as_integer(value)
+    return number is not None and 1 <= number
 
 
 def positive_id(field, value, error):
-    if type(value) is not int or not 1 <= value <= MAX_BIGINT:  # type(): a JSON true is no id
+    if not is_positive_id(value):
         error(field, "must be a positive integer")
 
 
 def integer_between(minimum, maximum):
     def check(field, value, error):
-        if type(value) is not int:
+        number = as_integer(value)
+        if number is None:
             error(field, "must be an integer")
-        elif not minimum <= value <= maximum:
+        elif not minimum <= number <= maximum:
             error(field, f"must be between {minimum} and {maximum}")
     return check
 
@@ -66,7 +87,8 @@ def exact_amount(value):
 def money(field, value, error):
     """A non-negative number or numeric string ("24.99"); "" means none."""
     if type(value) is str:
-        valid = value == "" or (MONEY_TEXT.fullmatch(value) is not None and Decimal(value) <= MAX_MONEY)
+        valid = value == "" or (len(value) <= MAX_TEXT and MONEY_TEXT.fullmatch(value) is not None
+                                and Decimal(value) <= MAX_MONEY)
     elif type(value) is Decimal:  # a JSON number with a fraction or exponent, parsed exactly
         valid = exact_amount(value)
     else:
@@ -101,8 +123,7 @@ def category_list(field, value, error):
         error(field, "must be a list")
     elif len(value) > MAX_CATEGORIES:  # before any item is looked at
         error(field, f"more than {MAX_CATEGORIES} items")
-    elif not all(type(item) is dict and type(item.get("id")) is int and 1 <= item["id"] <= MAX_BIGINT
-                 for item in value):
+    elif not all(type(item) is dict and is_positive_id(item.get("id")) for item in value):
         error(field, "every item must have a positive integer id")
     elif not all(item.get("name") is None or (type(item["name"]) is str and len(item["name"]) <= MAX_TEXT)
                  for item in value):  # the first one's may become category_name

@@ -1,7 +1,5 @@
 """HTTP handlers: one for the three sync routes, one for health, one for 404."""
 import asyncio
-import decimal
-import json
 import logging
 
 import psycopg2
@@ -9,7 +7,7 @@ import tornado.web
 
 from . import db
 from .auth import bearer_token, hash_token
-from .validation import merge_errors, validate_batch
+from .validation import merge_errors, parse_json, validate_batch
 
 log = logging.getLogger("wcsync.http")
 
@@ -89,10 +87,6 @@ class HealthHandler(JsonHandler):
         self.write({"success": True, "data": {"status": "ok", "database": "ok"}})
 
 
-def _reject_constant(name):
-    raise ValueError(f"{name} is not valid JSON")
-
-
 @tornado.web.stream_request_body
 class SyncHandler(JsonHandler):
     """POST /api/sync/<entity>: {"<entity>": [records]} -> counts and skipped records.
@@ -148,7 +142,7 @@ class SyncHandler(JsonHandler):
             self.too_large()
         raw, self.chunks = b"".join(self.chunks), None  # one copy of the body at a time
         try:
-            body = json.loads(raw, parse_constant=_reject_constant, parse_float=decimal.Decimal)  # exact money
+            body = parse_json(raw)
         except (ValueError, RecursionError) as exc:
             raise ApiError(400, "invalid_json", f"The request body is not valid JSON: {exc}") from None
         name = self.entity.name

@@ -12,6 +12,16 @@ from decimal import Decimal
 import cerberus
 
 
+def _reject_constant(name):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(raw):
+    """A request body's JSON. Numbers with a fraction or an exponent become Decimals, so that
+    amounts stay exact; NaN and Infinity, which JSON does not have, are refused (ValueError)."""
+    return json.loads(raw, parse_constant=_reject_constant, parse_float=Decimal)
+
+
 @dataclass
 class ValidatedBatch:
     records_json: str  # JSON array of the valid records, for the SQL function

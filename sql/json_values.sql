@@ -15,9 +15,16 @@
 -- than their bodies (a text-to-timestamp cast is STABLE). CASE arms are
 -- evaluated in order (unlike AND), which guards each cast.
 
+-- The limits, each defined once for the SQL layer (service/checks.py holds
+-- the HTTP layer's; tests/test_sql_json_values.py checks that they agree).
+
 -- Longest text kept in a name or other short text field.
 CREATE OR REPLACE FUNCTION max_text_length() RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 1000 $$;
+
+-- Longest email address (RFC 5321's path limit).
+CREATE OR REPLACE FUNCTION max_email_length() RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 254 $$;
 
 -- Most categories one product may list (far above any real store): each
 -- becomes a product_categories row, so the bound keeps one record's cost small.
@@ -28,6 +35,13 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 100 $$;
 CREATE OR REPLACE FUNCTION max_money() RETURNS numeric
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 1e15::numeric $$;
 
+-- The ranges of the integer columns: integer (counts, stock) and bigint (ids).
+CREATE OR REPLACE FUNCTION max_integer() RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 2147483647::bigint $$;
+
+CREATE OR REPLACE FUNCTION max_bigint() RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 9223372036854775807::bigint $$;
+
 CREATE OR REPLACE FUNCTION is_absent(value jsonb) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT value IS NULL OR value = 'null' $$;
 
@@ -36,13 +50,15 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN jsonb_typeof(value) = 'string' THEN value #>> '{}' END
 $$;
 
--- A JSON integer (not 1.5, not "1") within bigint range.
+-- A JSON integer within bigint range: a number written without a fraction
+-- (scale 0: 5 and 5e3 are integers, 5.0 and "5" are not; the HTTP layer
+-- reads the same from the JSON text).
 CREATE OR REPLACE FUNCTION json_bigint(value jsonb) RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE
         WHEN jsonb_typeof(value) IS DISTINCT FROM 'number' THEN NULL
-        WHEN value::numeric <> trunc(value::numeric) THEN NULL
-        WHEN value::numeric NOT BETWEEN -9223372036854775808 AND 9223372036854775807 THEN NULL
+        WHEN scale(value::numeric) > 0 THEN NULL
+        WHEN value::numeric NOT BETWEEN -max_bigint() - 1 AND max_bigint() THEN NULL
         ELSE value::numeric::bigint
     END
 $$;
@@ -52,8 +68,8 @@ CREATE OR REPLACE FUNCTION json_id(value jsonb) RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE
         WHEN jsonb_typeof(value) IS DISTINCT FROM 'number' THEN NULL
-        WHEN value::numeric <> trunc(value::numeric) THEN NULL
-        WHEN value::numeric NOT BETWEEN 1 AND 9223372036854775807 THEN NULL
+        WHEN scale(value::numeric) > 0 THEN NULL
+        WHEN value::numeric NOT BETWEEN 1 AND max_bigint() THEN NULL
         ELSE value::numeric::bigint
     END
 $$;
@@ -71,7 +87,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         -- digits and at most one inner dot (cheaper than a pattern); bounded so
         -- that the cast cannot overflow
         WHEN translate(value, '0123456789', '') NOT IN ('', '.') OR value = ''
-             OR left(value, 1) = '.' OR right(value, 1) = '.' OR length(value) > 1000 THEN NULL
+             OR left(value, 1) = '.' OR right(value, 1) = '.' OR length(value) > max_text_length() THEN NULL
         WHEN value::numeric <= max_money() THEN value::numeric
     END
 $$;

@@ -55,10 +55,10 @@ BEGIN
                    id_error('wc_category_id', wc_category_id, t_wc_category_id, true),
                    text_error('name', name, t_name, true),
                    text_error('slug', slug, t_slug, false),
-                   integer_error('parent_id', parent_id, t_parent_id, 0, 9223372036854775807),
+                   integer_error('parent_id', parent_id, t_parent_id, 0, max_bigint()),
                    CASE WHEN t_parent_id = t_wc_category_id
                         THEN 'parent_id: a category cannot be its own parent' END,
-                   integer_error('product_count', product_count, t_product_count, 0, 2147483647))
+                   integer_error('product_count', product_count, t_product_count, 0, max_integer()))
                END AS reason
           FROM typed
     ),

@@ -10,11 +10,14 @@
 -- wc_customer_id, date_created_gmt / date_modified_gmt for created_at /
 -- updated_at.
 
+-- One @ between two runs of anything but @ and ASCII whitespace. Spelled
+-- out rather than [:space:], whose meaning beyond ASCII is the locale's;
+-- service/checks.py's EMAIL is the same class.
 CREATE OR REPLACE FUNCTION json_email(value jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE
-        WHEN length(btrim(json_string(value))) > 254 THEN NULL
-        WHEN btrim(json_string(value)) ~ '^[^@[:space:]]+@[^@[:space:]]+$' THEN btrim(json_string(value))
+        WHEN length(btrim(json_string(value))) > max_email_length() THEN NULL
+        WHEN btrim(json_string(value)) ~ '^[^@ \t\n\r\f\v]+@[^@ \t\n\r\f\v]+$' THEN btrim(json_string(value))
     END
 $$;
 
@@ -69,7 +72,7 @@ LANGUAGE sql AS $$
                    email_error('email', email, t_email),
                    text_error('display_name', display_name, t_display_name, false),
                    money_error('total_spent', total_spent, t_total_spent),
-                   integer_error('order_count', order_count, t_order_count, 0, 2147483647),
+                   integer_error('order_count', order_count, t_order_count, 0, max_integer()),
                    timestamp_error('first_order_date', first_order_date, t_first_order_date),
                    timestamp_error('last_order_date', last_order_date, t_last_order_date),
                    timestamp_error('created_at', created_at, t_created_at),

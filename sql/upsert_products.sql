@@ -88,11 +88,12 @@ LANGUAGE sql AS $$
                         WHEN array_position(t_category_ids, NULL) IS NOT NULL
                         THEN 'categories: every item must have a positive integer id'
                         WHEN NOT t_category_names_valid
-                        THEN 'categories: every item''s name must be a string of at most 1000 characters'
+                        THEN 'categories: every item''s name must be a string of at most '
+                             || max_text_length()::text || ' characters'
                    END,
                    id_error('category_id', category_id, t_category_id, false),
                    text_error('category_name', category_name, t_category_name, false),
-                   integer_error('stock_quantity', stock_quantity, t_stock_quantity, -2147483648, 2147483647),
+                   integer_error('stock_quantity', stock_quantity, t_stock_quantity, -max_integer() - 1, max_integer()),
                    text_error('stock_status', stock_status, t_stock_status, false),
                    text_error('status', status, t_status, false),
                    text_error('type', type, t_type, false),

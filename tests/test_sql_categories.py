@@ -83,24 +83,6 @@ def test_moving_a_category_to_another_parent_resolves_the_new_one(store, sync_sq
     assert parents(query, store.id)[3] == (4, 4)
 
 
-@pytest.mark.parametrize("record, reason", [
-    ({"wc_category_id": 7, "name": "self", "parent_id": 7}, "parent_id: a category cannot be its own parent"),
-    ({"id": 7, "name": "self", "parent": 7}, "parent_id: a category cannot be its own parent"),
-    ({"wc_category_id": 7, "name": "x", "parent_id": -1},
-     "parent_id: must be between 0 and 9223372036854775807"),
-    ({"wc_category_id": 7, "name": "x", "parent_id": "1"}, "parent_id: must be an integer"),
-    ({"wc_category_id": 7, "name": "x", "product_count": -1}, "product_count: must be between 0 and 2147483647"),
-    ({"wc_category_id": 7, "name": "x", "slug": ["x"]}, "slug: must be a string"),
-    ({"wc_category_id": "7", "name": "x"}, "wc_category_id: must be a positive integer"),
-], ids=["own parent", "own parent (alias)", "negative parent", "string parent", "negative count",
-        "non-string slug", "string id"])
-def test_an_invalid_category_is_skipped(record, reason, store, sync_sql, query):
-    result = sync_sql("categories", store.id, [record, {"wc_category_id": 8, "name": "ok"}])
-    reported = record.get("wc_category_id", record.get("id"))
-    assert result["errors"] == [{"index": 0, "id": reported, "reason": reason}]
-    assert list(categories(query, store.id)) == [8]
-
-
 def test_a_parent_in_another_store_is_never_resolved(make_store, sync_sql, query):
     store_a, store_b = make_store("A"), make_store("B")
     sync_sql("categories", store_b.id, [{"wc_category_id": 1, "name": "B's parent"}])

@@ -26,7 +26,7 @@ def select(query):
 
 
 @pytest.mark.parametrize("json_text, expected", [
-    ("12", 12), ("1", 1), (str(MAX_BIGINT), MAX_BIGINT), ("1.0", 1), ("1e3", 1000), ("  7 ", 7),
+    ("12", 12), ("1", 1), (str(MAX_BIGINT), MAX_BIGINT), ("1.0", None), ("1e3", 1000), ("1.0e1", 10), ("1.00e1", None), ("  7 ", 7),
     ('"12"', None), ("0", None), ("-1", None), ("1.5", None), ("true", None), ("null", None),
     (str(MAX_BIGINT + 1), None), ("1e400", None), ("[1]", None), ('{"id": 1}', None), (None, None),
 ], ids=repr)
@@ -35,7 +35,7 @@ def test_json_id_is_a_positive_json_integer_within_bigint(json_text, expected, s
 
 
 @pytest.mark.parametrize("json_text, expected", [
-    ("0", 0), ("-5", -5), ("2.0", 2), (str(-MAX_BIGINT - 1), -MAX_BIGINT - 1), (str(MAX_BIGINT), MAX_BIGINT),
+    ("0", 0), ("-5", -5), ("2.0", None), ("2e0", 2), (str(-MAX_BIGINT - 1), -MAX_BIGINT - 1), (str(MAX_BIGINT), MAX_BIGINT),
     (str(-MAX_BIGINT - 2), None), (str(MAX_BIGINT + 1), None), ("1.5", None), ('"1"', None), ("false", None),
     ("null", None),
 ], ids=repr)
@@ -160,9 +160,22 @@ def test_reported_id_is_a_short_scalar_as_sent(json_text, expected, select):
     assert select("reported_id(%s::jsonb)", json_text) == expected
 
 
-@pytest.mark.parametrize("function, constant", [
-    ("max_text_length()", checks.MAX_TEXT), ("max_money()", checks.MAX_MONEY),
-    ("max_categories_per_product()", checks.MAX_CATEGORIES),
-])
-def test_the_bounds_are_the_same_in_both_layers(function, constant, select):
-    assert select(function) == constant
+# Each limit, by its name in each layer.
+LIMITS = {
+    "MAX_TEXT": "max_text_length", "MAX_EMAIL": "max_email_length",
+    "MAX_CATEGORIES": "max_categories_per_product", "MAX_MONEY": "max_money",
+    "MAX_INT": "max_integer", "MAX_BIGINT": "max_bigint",
+}
+
+
+@pytest.mark.parametrize("constant, function", LIMITS.items())
+def test_each_limit_is_the_same_in_both_layers(constant, function, select):
+    assert select(f"{function}()") == getattr(checks, constant)
+
+
+def test_every_limit_of_either_layer_is_compared(query):
+    """A new limit in either layer, not added to LIMITS, fails here."""
+    assert {name for name in vars(checks) if name.startswith("MAX_")} == set(LIMITS)
+    functions = query("SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace "
+                      "AND proname LIKE 'max\\_%%'")
+    assert {row["proname"] for row in functions} == set(LIMITS.values())
