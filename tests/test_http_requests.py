@@ -292,8 +292,7 @@ async def test_body_at_the_limit_is_accepted(post, store, query, http_client, ba
 @pytest.mark.gen_test
 async def test_batch_over_the_record_limit_is_413(post, store, query, config, entity):
     response = await post(f"/api/sync/{entity}", {entity: [record(entity, n) for n in range(1, 7)]}, store.token)
-    message = assert_error(response, 413, "batch_too_large")
-    assert "at most 5 records" in message and "6" in message
+    assert "at most 5 records" in assert_error(response, 413, "batch_too_large")
     nothing_written(query, store.id)
 
     response = await post(f"/api/sync/{entity}", {entity: [record(entity, n) for n in range(1, 6)]}, store.token)
