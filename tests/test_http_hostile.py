@@ -13,7 +13,7 @@ import logging
 import pytest
 
 from service.handlers import SyncHandler
-from http_helpers import nothing_written
+from http_helpers import assert_error, nothing_written
 from raw_http import error_code, exchange, head
 
 MB = 1024 * 1024
@@ -183,3 +183,30 @@ async def test_a_gzipped_body_is_accepted(post, store, query):
     response = await post("/api/sync/products", body, store.token, headers={"Content-Encoding": "gzip"})
     assert response.code == 200, response.body
     assert query("SELECT count(*) AS n FROM products WHERE store_id = %s", (store.id,)) == [{"n": 3}]
+
+
+@pytest.mark.parametrize("config", [{"max_body_bytes": LIMIT}], indirect=True)
+@pytest.mark.gen_test(timeout=20)
+async def test_a_zip_bomb_is_413(post, store, query, config):
+    bomb = gzip.compress(b'{"products": [' + b" " * (64 * MB) + b"]}", 9)
+    assert len(bomb) < LIMIT
+    response = await post("/api/sync/products", bomb, store.token, headers={"Content-Encoding": "gzip"})
+    assert_error(response, 413, "payload_too_large")
+    nothing_written(query, store.id)
+
+
+@pytest.mark.parametrize("body", [b"not gzip at all", gzip.compress(b'{"products": []}')[:-6]],
+                         ids=["garbage", "truncated"])
+@pytest.mark.gen_test
+async def test_a_broken_gzip_body_is_400(post, store, query, body):
+    response = await post("/api/sync/products", body, store.token, headers={"Content-Encoding": "gzip"})
+    assert "gzip" in assert_error(response, 400, "bad_request")
+    nothing_written(query, store.id)
+
+
+@pytest.mark.parametrize("encoding", ["br", "deflate", "gzip, br", "compress"])
+@pytest.mark.gen_test
+async def test_other_content_encodings_are_415(post, store, query, encoding):
+    response = await post("/api/sync/products", {"products": []}, store.token, headers={"Content-Encoding": encoding})
+    assert "gzip" in assert_error(response, 415, "unsupported_media_type")
+    nothing_written(query, store.id)

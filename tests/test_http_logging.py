@@ -12,6 +12,7 @@ import pytest
 
 from service.auth import hash_token
 from service.entities import ENTITIES
+from raw_http import exchange, head
 
 NAME_COLUMN = {"products": "name", "customers": "display_name", "categories": "name"}
 
@@ -117,3 +118,26 @@ async def test_no_token_is_logged_on_a_401(post, store, logs, query, authorizati
     logged = everything_logged(logs)
     assert store.token not in logged and hash_token(store.token) not in logged
     assert EMAILS[0] not in logged
+
+
+@pytest.mark.gen_test
+async def test_the_access_log_holds_the_path_without_its_query_string(http_client, base_url, store, logs):
+    secret = "wcs_secret-in-the-query"
+    response = await http_client.fetch(f"{base_url}/api/sync/products?access_token={secret}&email=a%40b.c",
+                                       method="POST", body="{}", raise_error=False,
+                                       headers={"Authorization": f"Bearer {store.token}"})
+    assert response.code == 415
+    [line] = [rec.getMessage() for rec in logs.records if rec.name == "tornado.access"]
+    assert line.startswith("415 POST /api/sync/products (")
+    assert secret not in everything_logged(logs) and "a%40b.c" not in everything_logged(logs)
+
+
+@pytest.mark.gen_test
+async def test_a_malformed_header_is_logged_without_its_value(http_server, http_port, logs):
+    token = "wcs_never-logged-token"
+    status, _, _ = await exchange(http_port, head("POST", "/api/sync/products",
+                                                  {"Authorization": f"Bearer {token}\x01", "Content-Length": "2"}))
+    assert status == 400
+    [line] = [rec.getMessage() for rec in logs.records if rec.getMessage().startswith("Malformed HTTP message")]
+    assert line.endswith(": Invalid header value")
+    assert token not in everything_logged(logs)
