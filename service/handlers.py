@@ -73,7 +73,8 @@ class JsonHandler(tornado.web.RequestHandler):
     def prepare(self):
         problem = framing_problem(self.request.headers)
         if problem:
-            # Where the body ends is unknown, so none is read: the connection closes after the answer.
+            # Where the body ends is unknown, so none is read (Tornado would add a bare 400 after
+            # this answer); the connection closes once it is sent.
             for name in ("Content-Length", "Transfer-Encoding"):
                 self.request.headers.pop(name, None)
             raise ApiError(400, "bad_request", problem)
