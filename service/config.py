@@ -15,6 +15,14 @@ class Settings:
     # Request limits: a larger body or batch is refused with 413.
     max_body_bytes: int = 10 * 1024 * 1024
     max_batch_records: int = 5000
+    # How much more of an over-limit body is read (and dropped) before the 413,
+    # so that clients which send their whole body before reading (Python's
+    # http.client, requests) get the answer instead of a reset connection.
+    linger_bytes: int = 40 * 1024 * 1024
+    # A request's headers, and then its body, must arrive within these; a
+    # slow or half-open connection is closed.
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 60.0
     # How many skipped records a response lists (all are counted).
     max_reported_errors: int = 100
     # Bounds a stuck batch; the client gets 503 and may retry.

@@ -7,6 +7,7 @@ import tornado.web
 
 from . import db
 from .auth import bearer_token, hash_token
+from .body import BodyBuffer, announces_body, framing_problem, has_more_items, media_type
 from .validation import merge_errors, parse_json, validate_batch
 
 log = logging.getLogger("wcsync.http")
@@ -23,6 +24,7 @@ ERROR_CODES = {
     503: "service_unavailable",
 }
 RETRY_AFTER_SECONDS = 5
+LOGGED_SKIPS = 3  # skipped records named in the log line of a batch; the response lists more
 
 # What a lost, restarting or overloaded database looks like from here.
 DATABASE_UNAVAILABLE = (psycopg2.OperationalError, psycopg2.InterfaceError, asyncio.TimeoutError)
@@ -31,14 +33,18 @@ DATABASE_UNAVAILABLE = (psycopg2.OperationalError, psycopg2.InterfaceError, asyn
 class ApiError(tornado.web.HTTPError):
     """An error the client is told about, with a stable code and a clear message."""
 
-    def __init__(self, status_code, code, message, retry_after=None):
+    def __init__(self, status_code, code, message, headers=None):
         super().__init__(status_code)
         self.code = code
         self.message = message
-        self.retry_after = retry_after
+        self.headers = headers or {}
 
 
+@tornado.web.stream_request_body
 class JsonHandler(tornado.web.RequestHandler):
+    """Every handler streams its body, so that it can refuse one before reading it:
+    Tornado reads a whole body before calling a handler that does not."""
+
     @property
     def pool(self):
         return self.settings["pool"]
@@ -57,95 +63,151 @@ class JsonHandler(tornado.web.RequestHandler):
             return await awaitable
         except DATABASE_UNAVAILABLE as exc:
             log.warning("database unavailable: %s", type(exc).__name__)
-            raise ApiError(
-                503, "service_unavailable", "The database is unavailable; retry later.", RETRY_AFTER_SECONDS
-            ) from None
+            raise ApiError(503, "service_unavailable", "The database is unavailable; retry later.",
+                           {"Retry-After": str(RETRY_AFTER_SECONDS)}) from None
         except psycopg2.Error as exc:
             log.error("database error: %s (SQLSTATE %s)", type(exc).__name__, exc.pgcode)
             raise ApiError(500, "internal_error", "Internal server error.") from None
+
+    def prepare(self):
+        problem = framing_problem(self.request.headers)
+        if problem:
+            # Where the body ends is unknown, so none is read (Tornado would add a bare 400 after
+            # this answer); the connection closes once it is sent.
+            for name in ("Content-Length", "Transfer-Encoding"):
+                self.request.headers.pop(name, None)
+            raise ApiError(400, "bad_request", problem)
+
+    def allowed_methods(self):
+        return [method for method in self.SUPPORTED_METHODS
+                if getattr(type(self), method.lower()) is not getattr(tornado.web.RequestHandler, method.lower())]
 
     def write_error(self, status_code, **kwargs):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, ApiError):
             code, message = exc.code, exc.message
-            if exc.retry_after:
-                self.set_header("Retry-After", str(exc.retry_after))
+            for name, value in exc.headers.items():
+                self.set_header(name, value)
         else:  # Tornado's own errors (405, ...) and anything unexpected
             code = ERROR_CODES.get(status_code, "error")
             message = self._reason if status_code < 500 else "Internal server error."
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
         self.finish({"success": False, "error": {"code": code, "message": message}})
 
 
 class NotFoundHandler(JsonHandler):
     def prepare(self):
+        super().prepare()
         raise ApiError(404, "not_found", "No such endpoint.")
 
 
 class HealthHandler(JsonHandler):
+    def prepare(self):
+        super().prepare()
+        if self.request.method not in self.allowed_methods():
+            raise tornado.web.HTTPError(405)
+        if announces_body(self.request.headers):
+            raise ApiError(413, "payload_too_large", "This endpoint takes no request body.")
+
     async def get(self):
         await self.database(db.ping(self.pool))
         self.write({"success": True, "data": {"status": "ok", "database": "ok"}})
 
 
-@tornado.web.stream_request_body
+def unauthorized(message):
+    return ApiError(401, "unauthorized", message, {"WWW-Authenticate": "Bearer"})
+
+
+def describe_skip(error):
+    # The id only when it is a number: a string could be anything, an email too.
+    wc_id = error["id"] if isinstance(error["id"], int) else None
+    return f"index={error['index']} id={wc_id} reason={error['reason']}"
+
+
 class SyncHandler(JsonHandler):
     """POST /api/sync/<entity>: {"<entity>": [records]} -> counts and skipped records.
 
-    The body is streamed so that its size is checked before it is read.
+    Headers are checked before a byte of the body is read, and the body's
+    size as it arrives.
     """
 
     def initialize(self, entity):
         self.entity = entity
-        self.chunks = []
-        self.body_size = 0
+        self.body = None  # a BodyBuffer while the body arrives
+        self.received = 0  # bytes on the wire, gzipped or not
 
     async def prepare(self):
-        self.settings["in_flight"].add(self)
+        super().prepare()
         token = bearer_token(self.request.headers.get("Authorization"))
         if token is None:
-            raise ApiError(401, "unauthorized", "An 'Authorization: Bearer <token>' header is required.")
+            raise unauthorized("An 'Authorization: Bearer <token>' header is required.")
         row = await self.database(db.store_for_token(self.pool, hash_token(token)))
         if row is None:
-            raise ApiError(401, "unauthorized", "Unknown or revoked API token.")
+            raise unauthorized("Unknown or revoked API token.")
         self.store_id, status = row
         if status != "active":
             raise ApiError(403, "forbidden", f"This store is {status}.")
         if self.request.method != "POST":
-            return  # Tornado answers 405
-        content_type = self.request.headers.get("Content-Type", "").partition(";")[0].strip().lower()
-        if content_type != "application/json":
+            raise tornado.web.HTTPError(405)
+        self.body = BodyBuffer(self.config.max_body_bytes, self.gzipped())
+        if int(self.request.headers.get("Content-Length", 0)) > self.lingering_limit():
+            raise self.too_large()
+        self.settings["in_flight"].add(self)
+
+    def gzipped(self):
+        """Whether the body is gzipped; 415 for a content type, charset or encoding not accepted."""
+        kind, charset = media_type(self.request.headers.get("Content-Type"))
+        if kind != "application/json":
             raise ApiError(415, "unsupported_media_type", "Content-Type must be application/json.")
-        if int(self.request.headers.get("Content-Length", 0)) > self.config.max_body_bytes:
-            self.too_large()
+        if charset not in (None, "utf-8"):
+            raise ApiError(415, "unsupported_media_type", "The only charset accepted is utf-8.")
+        encoding = self.request.headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding not in ("identity", "gzip"):
+            raise ApiError(415, "unsupported_media_type", "Content-Encoding must be gzip, or absent.")
+        return encoding == "gzip"
+
+    def lingering_limit(self):
+        """How much of a body is read at most: past max_body_bytes, only so that the client reads the 413."""
+        return self.config.max_body_bytes + self.config.linger_bytes
 
     def on_finish(self):
         self.settings["in_flight"].discard(self)
 
     def on_connection_close(self):
-        if self.chunks is not None:  # gone before its body was read: post() and on_finish never run
+        super().on_connection_close()  # ends the request, so that the handler is freed
+        if self.body is not None:  # gone before its body was read: post() and on_finish never run
             self.settings["in_flight"].discard(self)
-            self.chunks = None
+            self.body = None
 
     def data_received(self, chunk):
-        self.body_size += len(chunk)
-        if self.chunks is not None and self.body_size <= self.config.max_body_bytes:
-            self.chunks.append(chunk)
+        self.received += len(chunk)
+        self.body.add(chunk)
+        if self.received > self.lingering_limit():
+            error = self.too_large()
+            self.send_error(error.status_code, exc_info=(ApiError, error, None))
 
     def too_large(self):
-        raise ApiError(
+        return ApiError(
             413, "payload_too_large", f"The request body exceeds {self.config.max_body_bytes} bytes."
         )
 
     def records(self):
         """The batch's records, or a 400/413 saying what is wrong with the body."""
-        if self.body_size > self.config.max_body_bytes:
-            self.too_large()
-        raw, self.chunks = b"".join(self.chunks), None  # one copy of the body at a time
+        buffer, self.body = self.body, None
+        if buffer.over:
+            raise self.too_large()
+        try:
+            raw = buffer.take()
+        except ValueError as exc:
+            raise ApiError(400, "bad_request", str(exc)) from None
+        name, limit = self.entity.name, self.config.max_batch_records
+        if has_more_items(raw, name, limit):
+            raise ApiError(413, "batch_too_large", f"A batch holds at most {limit} records; this one has more.")
         try:
             body = parse_json(raw)
         except (ValueError, RecursionError) as exc:
             raise ApiError(400, "invalid_json", f"The request body is not valid JSON: {exc}") from None
-        name = self.entity.name
         if not isinstance(body, dict):
             raise ApiError(400, "bad_request", f'The request body must be a JSON object: {{"{name}": [...]}}.')
         if name not in body:
@@ -153,11 +215,11 @@ class SyncHandler(JsonHandler):
         records = body[name]
         if not isinstance(records, list):
             raise ApiError(400, "bad_request", f"The '{name}' field must be an array.")
-        if len(records) > self.config.max_batch_records:
+        if len(records) > limit:
             raise ApiError(
                 413,
                 "batch_too_large",
-                f"A batch holds at most {self.config.max_batch_records} records; this one has {len(records)}.",
+                f"A batch holds at most {limit} records; this one has {len(records)}.",
             )
         return records
 
@@ -178,11 +240,10 @@ class SyncHandler(JsonHandler):
                 f"The batch could not be stored and nothing of it was kept (sync log {result.sync_log_id}).",
             )
         errors = merge_errors(batch, result.errors)
-        for error in errors:
-            # The id only when it is a number: a string could be anything, an email too.
-            wc_id = error["id"] if isinstance(error["id"], int) else None
-            log.warning("skipped %s record: store=%s index=%d id=%s reason=%s",
-                        self.entity.name, self.store_id, error["index"], wc_id, error["reason"])
+        if errors:
+            log.warning("skipped %d of %d %s record(s): store=%s sync_log=%s first: %s",
+                        len(errors), received, self.entity.name, self.store_id, result.sync_log_id,
+                        "; ".join(map(describe_skip, errors[:LOGGED_SKIPS])))
         limit = self.config.max_reported_errors
         self.write({
             "success": True,

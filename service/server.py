@@ -7,6 +7,7 @@ import tornado.httpserver
 
 from . import db
 from .app import make_app
+from .logs import log_loop_exception
 
 log = logging.getLogger("wcsync.server")
 
@@ -16,11 +17,12 @@ async def serve(config, stopping, ready=None):
 
     ready, if given, is set once the server listens (for tests and tools).
     """
+    loop = asyncio.get_running_loop()
+    previous_handler = loop.get_exception_handler()
+    loop.set_exception_handler(log_loop_exception)
     pool = await db.create_pool(config)
     app = make_app(config, pool)
-    # The sync handler enforces max_body_bytes itself, with a 413; this is
-    # only Tornado's hard ceiling.
-    server = tornado.httpserver.HTTPServer(app, max_body_size=4 * config.max_body_bytes)
+    server = make_server(app, config)
     server.listen(config.port)
     log.info("listening on port %d", config.port)
     if ready is not None:
@@ -29,14 +31,28 @@ async def serve(config, stopping, ready=None):
     await stopping.wait()
     log.info("shutting down: %d request(s) in flight", len(app.settings["in_flight"]))
     server.stop()
-    loop = asyncio.get_running_loop()
     deadline = loop.time() + config.shutdown_timeout_s
     while app.settings["in_flight"] and loop.time() < deadline:
         await asyncio.sleep(0.05)
     await server.close_all_connections()
     pool.close()
     await pool.wait_closed()
+    loop.set_exception_handler(previous_handler)
     log.info("stopped")
+
+
+def make_server(app, config):
+    """The HTTP server, with its time limits.
+
+    Every handler bounds its own body (answering 413 itself), so Tornado's
+    own ceiling, which answers a bare 400, is set out of reach.
+    """
+    return tornado.httpserver.HTTPServer(
+        app,
+        max_body_size=2**62,
+        idle_connection_timeout=config.header_timeout_s,
+        body_timeout=config.body_timeout_s,
+    )
 
 
 async def run(config):

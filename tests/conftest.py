@@ -21,6 +21,7 @@ from service.app import make_app
 from service.auth import hash_token, new_token
 from service.config import Settings
 from service.migrate import apply_migrations, create_database, database_name, recreate_database
+from service.server import make_server
 
 # CI runs the property tests derandomised (HYPOTHESIS_PROFILE=ci), so that
 # a landing is never decided by the luck of the draw; locally they explore.
@@ -120,6 +121,16 @@ def app(io_loop, config):
     yield make_app(config, pool)
     pool.close()
     io_loop.run_sync(pool.wait_closed)
+
+
+@pytest.fixture
+def http_server(io_loop, _unused_port, app, config):
+    """pytest-tornado's server, built as the service builds its own (time limits included)."""
+    server = make_server(app, config)
+    server.add_socket(_unused_port[0])
+    yield server
+    server.stop()
+    io_loop.run_sync(server.close_all_connections)
 
 
 @pytest.fixture

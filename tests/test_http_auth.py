@@ -39,6 +39,7 @@ async def test_missing_malformed_or_unknown_token_is_401(post, store, query, ent
     response = await send(post, entity, authorization)
 
     assert_error(response, 401, "unauthorized")
+    assert response.headers["WWW-Authenticate"] == "Bearer"
     assert store.token not in response.body.decode()
     nothing_written(query, store.id)
 

@@ -12,6 +12,7 @@ import pytest
 
 from service.auth import hash_token
 from service.entities import ENTITIES
+from raw_http import exchange, head
 
 NAME_COLUMN = {"products": "name", "customers": "display_name", "categories": "name"}
 
@@ -34,12 +35,12 @@ def everything_logged(caplog):
 
 def skip_lines(caplog, entity):
     return [rec.getMessage() for rec in caplog.records
-            if rec.name == "wcsync.http" and rec.getMessage().startswith(f"skipped {entity} record")]
+            if rec.name == "wcsync.http" and f" {entity} record(s)" in rec.getMessage()]
 
 
 @pytest.mark.parametrize("entity", ENTITIES)
 @pytest.mark.gen_test
-async def test_each_skipped_record_is_logged_with_index_id_and_reason(post, store, logs, entity):
+async def test_skipped_records_are_logged_in_one_line_with_counts_and_the_first_reasons(post, store, logs, entity):
     id_field, name = ENTITIES[entity].id_field, NAME_COLUMN[entity]
     batch = [
         {id_field: 1, name: "ok"},
@@ -48,19 +49,30 @@ async def test_each_skipped_record_is_logged_with_index_id_and_reason(post, stor
         {name: "no id"},
         {id_field: "abc", name: "x"},
         {id_field: 2, name: "ok"},
+        {id_field: 0, name: "x"},
     ]
     response = await post(f"/api/sync/{entity}", {entity: batch}, store.token)
     assert response.code == 200, response.body
-    errors = json.loads(response.body)["data"]["errors"]
-    assert [e["index"] for e in errors] == [1, 2, 3]
+    data = json.loads(response.body)["data"]
+    errors = data["errors"]
+    assert [e["index"] for e in errors] == [1, 2, 3, 5]
 
-    lines = skip_lines(logs, entity)
-    assert len(lines) == 3, lines
-    for line, error in zip(lines, errors):
-        logged_id = error["id"] if isinstance(error["id"], int) else None
-        assert f"store={store.id}" in line
-        assert f"index={error['index']} id={logged_id} reason={error['reason']}" in line, (line, error)
-    assert [rec.levelno for rec in logs.records if rec.getMessage() in lines] == [logging.WARNING] * 3
+    [line] = skip_lines(logs, entity)
+    assert line.startswith(f"skipped 4 of 6 {entity} record(s): store={store.id} sync_log={data['syncLogId']}")
+    named = [f"index={e['index']} id={e['id'] if isinstance(e['id'], int) else None} reason={e['reason']}"
+             for e in errors]
+    assert line.endswith("first: " + "; ".join(named[:3])), line  # the first three, not the fourth
+    assert [rec.levelno for rec in logs.records if rec.getMessage() == line] == [logging.WARNING]
+
+
+@pytest.mark.gen_test
+async def test_a_batch_of_5000_invalid_records_writes_one_warning(post, store, logs):
+    response = await post("/api/sync/products", {"products": [{"wc_product_id": -n} for n in range(5000)]},
+                          store.token)
+    assert json.loads(response.body)["data"]["skippedCount"] == 5000
+    warnings = [rec for rec in logs.records if rec.levelno >= logging.WARNING]
+    assert len(warnings) == 1, len(warnings)
+    assert warnings[0].getMessage().startswith("skipped 5000 of 5000 products record(s)")
 
 
 EMAILS = ["alice.smith@example.com", "Bob.Jones@Example.org", "carol@example.net", "dave@example.com"]
@@ -82,7 +94,8 @@ async def test_no_email_or_token_is_ever_logged_during_a_customer_sync(post, sto
     assert response.code == 200, response.body
     data = json.loads(response.body)["data"]
     assert data["skippedCount"] == 6 and data["syncedCount"] == 2, data
-    assert len(skip_lines(logs, "customers")) == 6  # the skips were logged, and are checked below
+    [line] = skip_lines(logs, "customers")  # the skips were logged, and are checked below
+    assert line.startswith("skipped 6 of 8 customers record(s)")
 
     logged = everything_logged(logs).lower()
     for secret in EMAILS + ["not-an-email", "x@example.com", "eve@example.com"]:
@@ -105,3 +118,26 @@ async def test_no_token_is_logged_on_a_401(post, store, logs, query, authorizati
     logged = everything_logged(logs)
     assert store.token not in logged and hash_token(store.token) not in logged
     assert EMAILS[0] not in logged
+
+
+@pytest.mark.gen_test
+async def test_the_access_log_holds_the_path_without_its_query_string(http_client, base_url, store, logs):
+    secret = "wcs_secret-in-the-query"
+    response = await http_client.fetch(f"{base_url}/api/sync/products?access_token={secret}&email=a%40b.c",
+                                       method="POST", body="{}", raise_error=False,
+                                       headers={"Authorization": f"Bearer {store.token}"})
+    assert response.code == 415
+    [line] = [rec.getMessage() for rec in logs.records if rec.name == "tornado.access"]
+    assert line.startswith("415 POST /api/sync/products (")
+    assert secret not in everything_logged(logs) and "a%40b.c" not in everything_logged(logs)
+
+
+@pytest.mark.gen_test
+async def test_a_malformed_header_is_logged_without_its_value(http_server, http_port, logs):
+    token = "wcs_never-logged-token"
+    status, _, _ = await exchange(http_port, head("POST", "/api/sync/products",
+                                                  {"Authorization": f"Bearer {token}\x01", "Content-Length": "2"}))
+    assert status == 400
+    [line] = [rec.getMessage() for rec in logs.records if rec.getMessage().startswith("Malformed HTTP message")]
+    assert line.endswith(": Invalid header value")
+    assert token not in everything_logged(logs)

@@ -27,6 +27,7 @@ from http_helpers import assert_error, nothing_written, record, stored
     (b'{"products": [{"wc_product_id": 1, "name": "\xc3\x28"}]}', "invalid_json", "not valid JSON"),
     (b"[" * 100_000 + b"]" * 100_000, "invalid_json", "not valid JSON"),
     (b'{"products": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "invalid_json", "not valid JSON"),
+    (b'{"products" [' + b"0," * 5000 + b"0]}", "invalid_json", "not valid JSON"),  # read by the record count too
     (b"[]", "bad_request", "must be a JSON object"),
     (b'[{"products": []}]', "bad_request", "must be a JSON object"),
     (b"null", "bad_request", "must be a JSON object"),
@@ -241,8 +242,18 @@ async def test_other_content_types_are_415(post, store, query, content_type):
     nothing_written(query, store.id)
 
 
+@pytest.mark.parametrize("content_type", ["application/json; charset=iso-8859-1", "application/json; charset=utf-16",
+                                          'application/json; charset="latin1"'])
+@pytest.mark.gen_test
+async def test_charsets_other_than_utf8_are_415(post, store, query, content_type):
+    response = await post("/api/sync/products", '{"products": [{"wc_product_id": 1, "name": "caf\xe9"}]}'.encode("latin-1"),
+                          store.token, headers={"Content-Type": content_type})
+    assert "utf-8" in assert_error(response, 415, "unsupported_media_type")
+    nothing_written(query, store.id)
+
+
 @pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "Application/JSON",
-                                          "application/json;charset=UTF-8"])
+                                          "application/json;charset=UTF-8", 'application/json; charset="utf-8"'])
 @pytest.mark.gen_test
 async def test_json_content_type_with_parameters_is_accepted(post, store, query, content_type):
     response = await post("/api/sync/products", {"products": [record("products", 1)]}, store.token,
@@ -307,13 +318,45 @@ async def test_body_at_the_limit_is_accepted(post, store, query, http_client, ba
     assert set(stored(query, "products", store.id)) == {1, 2, 3, 4}
 
 
+@pytest.mark.parametrize("body", [
+    b'{"products": [' + b",".join([b"{}"] * 6) + b"]}",
+    b' { "other" : [1, {"a": [2, 3]}, "x,y"] , "products" :\n[ {} , [] ,0,"s", null, {"b": [{}, {}]} ] } ',
+    b'{"products": [], "products": [{}, {}, {}, {}, {}, {}]}',
+], ids=["objects", "spaced-and-mixed", "duplicate-key"])
+@pytest.mark.parametrize("config", [{"max_batch_records": 5}], indirect=True)
+@pytest.mark.gen_test
+async def test_batch_over_the_record_limit_is_413_whatever_its_items(post, store, query, config, body):
+    response = await post("/api/sync/products", body, store.token)
+    assert "at most 5 records" in assert_error(response, 413, "batch_too_large")
+    nothing_written(query, store.id)
+
+
+@pytest.mark.parametrize("body", [
+    b' { "other" : [1, 2, 3, 4, 5, 6, 7] , "products" :\n[ {} , [] ,0,"s,,,,,,", {"b": [{}, {}]} ] } ',
+    b'{"products": [], "products": [1, 2, 3, 4, 5]}',
+], ids=["commas-elsewhere", "duplicate-key"])
+@pytest.mark.parametrize("config", [{"max_batch_records": 5}], indirect=True)
+@pytest.mark.gen_test
+async def test_batch_at_the_record_limit_is_not_413_whatever_the_commas(post, store, query, config, body):
+    response = await post("/api/sync/products", body, store.token)
+    assert response.code == 200, response.body
+    assert json.loads(response.body)["data"]["skippedCount"] == 5
+
+
+@pytest.mark.parametrize("config", [{"max_batch_records": 5}], indirect=True)
+@pytest.mark.gen_test
+async def test_batch_over_the_record_limit_in_utf16_is_413_too(post, store, query, config):
+    body = json.dumps({"products": [{}] * 6}).encode("utf-16")  # what json.loads also reads
+    response = await post("/api/sync/products", body, store.token)
+    assert "has 6" in assert_error(response, 413, "batch_too_large")
+
+
 @pytest.mark.parametrize("config", [{"max_batch_records": 5}], indirect=True)
 @pytest.mark.parametrize("entity", ENTITIES)
 @pytest.mark.gen_test
 async def test_batch_over_the_record_limit_is_413(post, store, query, config, entity):
     response = await post(f"/api/sync/{entity}", {entity: [record(entity, n) for n in range(1, 7)]}, store.token)
-    message = assert_error(response, 413, "batch_too_large")
-    assert "at most 5 records" in message and "6" in message
+    assert "at most 5 records" in assert_error(response, 413, "batch_too_large")
     nothing_written(query, store.id)
 
     response = await post(f"/api/sync/{entity}", {entity: [record(entity, n) for n in range(1, 6)]}, store.token)
@@ -345,6 +388,7 @@ async def test_other_methods_on_a_sync_route_are_405(http_client, base_url, stor
                                        headers={"Authorization": f"Bearer {store.token}",
                                                 "Content-Type": "application/json"})
     assert_error(response, 405, "method_not_allowed")
+    assert response.headers["Allow"] == "POST"
     nothing_written(query, store.id)
 
 

@@ -1,7 +1,9 @@
 """The server process: serving, and graceful shutdown with batches in flight."""
 import asyncio
 import dataclasses
+import gc
 import json
+import logging
 import os
 import signal
 import socket
@@ -12,8 +14,9 @@ import time
 import pytest
 from tornado.httpclient import AsyncHTTPClient
 
+from service.logs import log_loop_exception
 from service.server import serve
-from http_helpers import free_port
+from http_helpers import blocked_batch_pid, free_port
 
 
 @pytest.mark.gen_test(timeout=30)
@@ -91,3 +94,39 @@ def test_sigterm_stops_the_server_process(database_url):
     assert process.returncode == 0
     assert f"listening on port {port}" in output
     assert "stopped" in output
+
+
+@pytest.mark.gen_test(timeout=30)
+async def test_a_cancelled_statement_logs_its_class_and_sqlstate_only(config, store, query, hold_store_row, caplog):
+    config = dataclasses.replace(config, port=free_port())
+    stopping, ready = asyncio.Event(), asyncio.Event()
+    server = asyncio.ensure_future(serve(config, stopping, ready))
+    await ready.wait()
+    caplog.set_level(logging.DEBUG)
+
+    hold_store_row(store.id)
+    request = AsyncHTTPClient().fetch(
+        f"http://127.0.0.1:{config.port}/api/sync/products", method="POST", raise_error=False,
+        headers={"Authorization": f"Bearer {store.token}", "Content-Type": "application/json"},
+        body=json.dumps({"products": [{"wc_product_id": 1, "name": "cancelled"}]}),
+    )
+    query("SELECT pg_cancel_backend(%s)", (await blocked_batch_pid(query, "upsert_products"),))
+    response = await request
+    gc.collect()  # an exception never retrieved is reported when its future is collected
+    stopping.set()
+    await asyncio.wait_for(server, 10)
+
+    assert response.code == 503
+    logged = "\n".join(rec.getMessage() + (logging.Formatter().formatException(rec.exc_info) if rec.exc_info else "")
+                       for rec in caplog.records)
+    assert "QueryCanceled (SQLSTATE 57014)" in logged
+    assert "canceling statement" not in logged and "never retrieved" not in logged
+
+
+def test_other_loop_errors_still_reach_asyncios_handler(caplog):
+    loop = asyncio.new_event_loop()
+    try:
+        log_loop_exception(loop, {"message": "something else", "exception": RuntimeError("boom")})
+    finally:
+        loop.close()
+    assert [(rec.name, rec.getMessage()) for rec in caplog.records] == [("asyncio", "something else")]

@@ -1,0 +1,92 @@
+"""The server process's memory under bodies meant to exhaust it: its peak RSS
+(VmHWM, reset before each attack) is measured from /proc.
+"""
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from raw_http import error_code, exchange, head
+from test_server import free_port
+
+MB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def server(database_url):
+    """A `python -m service serve` process: (port, pid)."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "service", "serve"],
+                               env={**os.environ, "DATABASE_URL": database_url, "PORT": str(port)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        time.sleep(0.1)
+    yield port, process.pid
+    process.terminate()
+    process.wait(15)
+
+
+def reset_peak_rss(pid):
+    with open(f"/proc/{pid}/clear_refs", "w") as f:
+        f.write("5")
+
+
+def rss_mib(pid, field):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError(field)
+
+
+async def send_and_read(port, data):
+    """Sends data (the server may stop reading and close), then reads its answer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(data)
+        with contextlib.suppress(ConnectionError):
+            await writer.drain()
+        return await asyncio.wait_for(reader.read(), 30)
+    except ConnectionError:
+        return b""
+    finally:
+        writer.close()
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_six_40mb_bodies_to_an_unknown_path_do_not_grow_memory(server):
+    port, pid = server
+    reset_peak_rss(pid)
+    before = rss_mib(pid, "VmRSS")
+    body = b"x" * (40 * MB)
+    request = head("POST", "/nope", {"Content-Length": str(len(body))}) + body
+    await asyncio.gather(*(send_and_read(port, request) for _ in range(6)))
+    peak = rss_mib(pid, "VmHWM")
+    assert peak - before < 20, (before, peak)
+
+
+@pytest.mark.gen_test(timeout=60)
+async def test_a_10mib_batch_of_millions_of_empty_records_is_refused_in_bounded_memory(server, store):
+    port, pid = server
+    records = b",".join([b"{}"] * ((10 * MB - 20) // 3))  # 10 MiB: 3.5 million records
+    body = b'{"products": [' + records + b"]}"
+    assert len(body) <= 10 * MB
+    reset_peak_rss(pid)
+    before = rss_mib(pid, "VmRSS")
+
+    status, _, answer = await exchange(port, head("POST", "/api/sync/products", {
+        "Authorization": f"Bearer {store.token}", "Content-Type": "application/json",
+        "Content-Length": str(len(body)), "Connection": "close"}) + body, timeout=30)
+
+    assert (status, error_code(answer)) == (413, "batch_too_large")
+    peak = rss_mib(pid, "VmHWM")
+    assert peak < 200 and peak - before < 60, (before, peak)
