@@ -89,18 +89,17 @@ class BodyBuffer:
         return data
 
 
-def has_more_items(raw, name, limit):
-    """Whether the `name` array of the JSON object raw holds more than limit items.
+def has_more_items(text, name, limit):
+    """Whether the `name` array of the JSON object text holds more than limit items.
 
     Items are decoded one at a time and dropped, and counting stops past the
     limit: ten megabytes of `{},` are refused without building millions of
     objects. Any other key's value is decoded whole, as json.loads would.
     A body that is not such an object answers False: json.loads says why.
     """
-    if raw.count(b",") < limit:  # n items need n - 1 commas
+    if text.count(",") < limit:  # n items need n - 1 commas
         return False
     try:
-        text = raw.decode("utf-8")
         pos = _after(text, 0, "{")
         while text[pos] == '"':
             key, pos = json.decoder.scanstring(text, pos + 1)

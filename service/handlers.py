@@ -8,6 +8,7 @@ import tornado.web
 from . import db
 from .auth import bearer_token, hash_token
 from .body import BodyBuffer, announces_body, framing_problem, has_more_items, media_type
+from .logs import log_uncaught
 from .validation import merge_errors, parse_json, validate_batch
 
 log = logging.getLogger("wcsync.http")
@@ -77,6 +78,12 @@ class JsonHandler(tornado.web.RequestHandler):
             for name in ("Content-Length", "Transfer-Encoding"):
                 self.request.headers.pop(name, None)
             raise ApiError(400, "bad_request", problem)
+
+    def log_exception(self, typ, value, tb):
+        """Tornado's logs the request (its headers hold the token, its URI may hold a query
+        string) and the exception's message (which may quote data): here, neither."""
+        if not isinstance(value, tornado.web.HTTPError):  # an HTTPError is an answer, not a fault
+            log_uncaught(self.request, typ, tb)
 
     def allowed_methods(self):
         return [method for method in self.SUPPORTED_METHODS
@@ -152,7 +159,7 @@ class SyncHandler(JsonHandler):
             raise tornado.web.HTTPError(405)
         self.body = BodyBuffer(self.config.max_body_bytes, self.gzipped())
         if int(self.request.headers.get("Content-Length", 0)) > self.lingering_limit():
-            raise self.too_large()
+            raise self.too_large_error()
         self.settings["in_flight"].add(self)
 
     def gzipped(self):
@@ -184,10 +191,10 @@ class SyncHandler(JsonHandler):
         self.received += len(chunk)
         self.body.add(chunk)
         if self.received > self.lingering_limit():
-            error = self.too_large()
+            error = self.too_large_error()
             self.send_error(error.status_code, exc_info=(ApiError, error, None))
 
-    def too_large(self):
+    def too_large_error(self):
         return ApiError(
             413, "payload_too_large", f"The request body exceeds {self.config.max_body_bytes} bytes."
         )
@@ -196,16 +203,21 @@ class SyncHandler(JsonHandler):
         """The batch's records, or a 400/413 saying what is wrong with the body."""
         buffer, self.body = self.body, None
         if buffer.over:
-            raise self.too_large()
+            raise self.too_large_error()
         try:
             raw = buffer.take()
         except ValueError as exc:
             raise ApiError(400, "bad_request", str(exc)) from None
+        try:
+            text = raw.decode("utf-8")  # JSON's one encoding (RFC 8259); json.loads would guess others
+        except UnicodeDecodeError:
+            raise ApiError(400, "invalid_json", "The request body is not valid JSON: it is not UTF-8.") from None
+        del raw
         name, limit = self.entity.name, self.config.max_batch_records
-        if has_more_items(raw, name, limit):
+        if has_more_items(text, name, limit):
             raise ApiError(413, "batch_too_large", f"A batch holds at most {limit} records; this one has more.")
         try:
-            body = parse_json(raw)
+            body = parse_json(text)
         except (ValueError, RecursionError) as exc:
             raise ApiError(400, "invalid_json", f"The request body is not valid JSON: {exc}") from None
         if not isinstance(body, dict):

@@ -5,6 +5,7 @@ value the token itself, and PostgreSQL's messages may quote the data.
 """
 import logging
 import re
+import traceback
 
 import psycopg2
 
@@ -19,6 +20,13 @@ def log_request(handler):
     request = handler.request
     access_log.log(level, "%d %s %s (%s) %.2fms", status, request.method, request.path,
                    request.remote_ip, 1000.0 * request.request_time())
+
+
+def log_uncaught(request, typ, tb):
+    """An unexpected error in a request: its class and where it was raised, by the method and
+    path alone; not its message, which may quote what the request sent."""
+    log.error("uncaught %s in %s %s\n%s", typ.__name__, request.method, request.path,
+              "".join(traceback.format_tb(tb)).rstrip())
 
 
 class WithoutHeaderValues(logging.Filter):

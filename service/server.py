@@ -1,5 +1,6 @@
 """Runs the HTTP server until SIGTERM or SIGINT, then shuts down gracefully."""
 import asyncio
+import json
 import logging
 import signal
 
@@ -41,13 +42,40 @@ async def serve(config, stopping, ready=None):
     log.info("stopped")
 
 
+# What Tornado writes, and all it writes, when it cannot parse a request (a bad
+# request line, header or chunk): tornado/http1connection.py, _read_message.
+TORNADOS_BARE_400 = b"HTTP/1.1 400 Bad Request\r\n\r\n"
+_ENVELOPE = json.dumps({"success": False, "error": {
+    "code": "bad_request", "message": "The request is not valid HTTP/1.1."}}).encode()
+MALFORMED_REQUEST_ANSWER = (
+    b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=UTF-8\r\n"
+    b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(_ENVELOPE), _ENVELOPE))
+
+
+class Server(tornado.httpserver.HTTPServer):
+    """Tornado's HTTP server, whose answer to a request it cannot parse is the JSON envelope too.
+
+    Tornado writes that answer itself, deep in its connection code, with no
+    hook: the one write of exactly those bytes on a connection is replaced.
+    """
+
+    def handle_stream(self, stream, address):
+        write = stream.write
+
+        def write_envelope_for_bare_400(data):
+            return write(MALFORMED_REQUEST_ANSWER if data == TORNADOS_BARE_400 else data)
+
+        stream.write = write_envelope_for_bare_400
+        super().handle_stream(stream, address)
+
+
 def make_server(app, config):
     """The HTTP server, with its time limits.
 
     Every handler bounds its own body (answering 413 itself), so Tornado's
     own ceiling, which answers a bare 400, is set out of reach.
     """
-    return tornado.httpserver.HTTPServer(
+    return Server(
         app,
         max_body_size=2**62,
         idle_connection_timeout=config.header_timeout_s,

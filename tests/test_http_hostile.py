@@ -210,3 +210,20 @@ async def test_other_content_encodings_are_415(post, store, query, encoding):
     response = await post("/api/sync/products", {"products": []}, store.token, headers={"Content-Encoding": encoding})
     assert "gzip" in assert_error(response, 415, "unsupported_media_type")
     nothing_written(query, store.id)
+
+
+# --- Requests Tornado itself cannot parse still get the JSON envelope ---
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("request_bytes", [
+    b"GET /health HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wcs_secret\x01value\r\n\r\n",  # a control character
+    b"GET /health HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n",
+    b"NONSENSE\r\n\r\n",
+    b"POST /api/sync/products HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+    b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",  # a bad chunk size
+], ids=["control character", "header without colon", "bad request line", "bad chunk"])
+async def test_a_request_tornado_cannot_parse_gets_the_json_envelope(port, store, logs, request_bytes):
+    answer, headers, body = await exchange(port, request_bytes.replace(b"{token}", store.token.encode()))
+    assert (answer, error_code(body)) == (400, "bad_request")
+    assert headers["Content-Type"].startswith("application/json")
+    assert "wcs_secret" not in logs.text

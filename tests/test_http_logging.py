@@ -141,3 +141,21 @@ async def test_a_malformed_header_is_logged_without_its_value(http_server, http_
     [line] = [rec.getMessage() for rec in logs.records if rec.getMessage().startswith("Malformed HTTP message")]
     assert line.endswith(": Invalid header value")
     assert token not in everything_logged(logs)
+
+
+@pytest.mark.gen_test
+async def test_an_unexpected_error_is_logged_without_the_request_or_the_message(http_client, base_url, app, store,
+                                                                                 logs, io_loop):
+    """A closed pool makes the handler fail with an error the service does not expect (a RuntimeError
+    from aiopg); Tornado's own log would print the request, Authorization header and query string."""
+    secret = "wcs_secret-in-the-query"
+    app.settings["pool"].close()
+    response = await http_client.fetch(f"{base_url}/api/sync/products?access_token={secret}", method="POST",
+                                       body=json.dumps({"products": []}), raise_error=False,
+                                       headers={"Authorization": f"Bearer {store.token}",
+                                                "Content-Type": "application/json"})
+    assert (response.code, json.loads(response.body)["error"]["code"]) == (500, "internal_error")
+    [line] = [rec.getMessage() for rec in logs.records if rec.getMessage().startswith("uncaught")]
+    assert line.startswith("uncaught RuntimeError in POST /api/sync/products\n")
+    logged = everything_logged(logs)
+    assert secret not in logged and store.token not in logged
