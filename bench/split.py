@@ -10,7 +10,7 @@ import statistics
 import time
 
 from service import db
-from service.config import Settings
+from service.config import Config
 from service.entities import PRODUCTS
 from service.handlers import _reject_constant  # the handler's own parse_constant
 from service.validation import validate_batch
@@ -24,7 +24,7 @@ async def measure(url, body, fresh_store, runs):
     body: the request body (bytes); fresh_store(): a new store's id, its
     categories already synced.
     """
-    pool = await db.create_pool(Settings(database_url=url, pool_size=1))
+    pool = await db.create_pool(Config(database_url=url, pool_size=1))
     timings = {stage: [] for stage in STAGES}
     try:
         for _ in range(runs + 1):  # the first run warms the pool and the caches

@@ -15,7 +15,7 @@ import psycopg2
 
 from . import embedded, server
 from .auth import hash_token, new_token
-from .config import Settings
+from .config import Config
 from .migrate import migrate
 
 log = logging.getLogger("wcsync")
@@ -185,7 +185,7 @@ def main(argv=None):
     args, args.psql_args = root.parse_known_args(argv)
     if args.psql_args and args.func is not cmd_psql:
         root.error(f"unrecognized arguments: {' '.join(args.psql_args)}")
-    config = Settings.from_env()
+    config = Config.from_env()
     if args.func in WITHOUT_DATABASE:
         return args.func(config, args)
     try:

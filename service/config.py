@@ -1,4 +1,4 @@
-"""Settings, read from the environment."""
+"""Config, read from the environment."""
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -7,7 +7,7 @@ CHECKOUT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
-class Settings:
+class Config:
     # Empty: an embedded PostgreSQL, whose cluster lives in data_dir (service/embedded.py).
     database_url: str = ""
     data_dir: str = str(CHECKOUT / ".data")

@@ -15,15 +15,15 @@ import psycopg2.errors
 log = logging.getLogger("wcsync.db")
 
 
-async def create_pool(settings):
+async def create_pool(config):
     # aiopg's own timeout must outlast the server's, so that a stuck batch
     # ends as a statement timeout the database has already rolled back.
     return await aiopg.create_pool(
-        settings.database_url,
+        config.database_url,
         minsize=1,
-        maxsize=settings.pool_size,
-        timeout=settings.statement_timeout_ms / 1000 + 10,
-        options=f"-c statement_timeout={settings.statement_timeout_ms}",
+        maxsize=config.pool_size,
+        timeout=config.statement_timeout_ms / 1000 + 10,
+        options=f"-c statement_timeout={config.statement_timeout_ms}",
         on_connect=keep_statements_out_of_the_server_log,
     )
 
@@ -42,7 +42,7 @@ async def keep_statements_out_of_the_server_log(conn):
             await cur.execute("SET log_min_error_statement = panic")
         except psycopg2.errors.InsufficientPrivilege:
             log.warning("cannot set log_min_error_statement: failed statements, with their data, "
-                        "may reach the PostgreSQL log (see README, Settings)")
+                        "may reach the PostgreSQL log (see README, Config)")
 
 
 @dataclass

@@ -48,11 +48,11 @@ class JsonHandler(tornado.web.RequestHandler):
 
     @property
     def pool(self):
-        return self.settings["pool"]
+        return self.application.pool
 
     @property
     def config(self):
-        return self.settings["config"]
+        return self.application.config
 
     async def database(self, awaitable):
         """Awaits a database call; an unreachable database becomes 503, any other error 500.
@@ -160,7 +160,7 @@ class SyncHandler(JsonHandler):
         self.body = BodyBuffer(self.config.max_body_bytes, self.gzipped())
         if int(self.request.headers.get("Content-Length", 0)) > self.lingering_limit():
             raise self.too_large_error()
-        self.settings["in_flight"].add(self)
+        self.application.in_flight.add(self)
 
     def gzipped(self):
         """Whether the body is gzipped; 415 for a content type, charset or encoding not accepted."""
@@ -179,12 +179,12 @@ class SyncHandler(JsonHandler):
         return self.config.max_body_bytes + self.config.linger_bytes
 
     def on_finish(self):
-        self.settings["in_flight"].discard(self)
+        self.application.in_flight.discard(self)
 
     def on_connection_close(self):
         super().on_connection_close()  # ends the request, so that the handler is freed
         if self.body is not None:  # gone before its body was read: post() and on_finish never run
-            self.settings["in_flight"].discard(self)
+            self.application.in_flight.discard(self)
             self.body = None
 
     def data_received(self, chunk):

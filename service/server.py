@@ -7,7 +7,7 @@ import signal
 import tornado.httpserver
 
 from . import db
-from .app import make_app
+from .app import Application
 from .logs import log_loop_exception
 
 log = logging.getLogger("wcsync.server")
@@ -22,7 +22,7 @@ async def serve(config, stopping, ready=None):
     previous_handler = loop.get_exception_handler()
     loop.set_exception_handler(log_loop_exception)
     pool = await db.create_pool(config)
-    app = make_app(config, pool)
+    app = Application(config, pool)
     server = make_server(app, config)
     server.listen(config.port)
     log.info("listening on port %d", config.port)
@@ -30,10 +30,10 @@ async def serve(config, stopping, ready=None):
         ready.set()
 
     await stopping.wait()
-    log.info("shutting down: %d request(s) in flight", len(app.settings["in_flight"]))
+    log.info("shutting down: %d request(s) in flight", len(app.in_flight))
     server.stop()
     deadline = loop.time() + config.shutdown_timeout_s
-    while app.settings["in_flight"] and loop.time() < deadline:
+    while app.in_flight and loop.time() < deadline:
         await asyncio.sleep(0.05)
     await server.close_all_connections()
     pool.close()

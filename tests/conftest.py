@@ -17,9 +17,9 @@ import pytest
 from psycopg2 import sql
 
 from service import db, embedded
-from service.app import make_app
+from service.app import Application
 from service.auth import hash_token, new_token
-from service.config import Settings
+from service.config import Config
 from service.migrate import apply_migrations, create_database, database_name, recreate_database
 from service.server import make_server
 
@@ -111,14 +111,14 @@ def config(database_url, request):
     """The service's settings; a test may change some with an indirect parameter:
     @pytest.mark.parametrize("config", [{"statement_timeout_ms": 500}], indirect=True)."""
     overrides = getattr(request, "param", {})
-    return Settings(**{"database_url": database_url, "statement_timeout_ms": 10_000, "pool_size": 4, **overrides})
+    return Config(**{"database_url": database_url, "statement_timeout_ms": 10_000, "pool_size": 4, **overrides})
 
 
 @pytest.fixture
 def app(io_loop, config):
     """The application on a real pool (pytest-tornado serves it)."""
     pool = io_loop.run_sync(lambda: db.create_pool(config))
-    yield make_app(config, pool)
+    yield Application(config, pool)
     pool.close()
     io_loop.run_sync(pool.wait_closed)
 

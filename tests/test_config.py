@@ -1,9 +1,9 @@
 from service.auth import bearer_token, hash_token, new_token
-from service.config import Settings
+from service.config import Config
 
 
 def test_settings_from_environment():
-    settings = Settings.from_env({"DATABASE_URL": "postgresql://db/x", "PORT": "9000",
+    settings = Config.from_env({"DATABASE_URL": "postgresql://db/x", "PORT": "9000",
                                   "MAX_BATCH_RECORDS": "10", "SHUTDOWN_TIMEOUT_S": "2.5"})
     assert settings.database_url == "postgresql://db/x"
     assert settings.port == 9000
@@ -13,7 +13,7 @@ def test_settings_from_environment():
 
 
 def test_defaults():
-    assert Settings.from_env({}) == Settings()
+    assert Config.from_env({}) == Config()
 
 
 def test_tokens_are_random_and_hashed_with_sha256():

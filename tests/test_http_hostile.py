@@ -75,7 +75,7 @@ async def test_a_client_gone_mid_body_frees_its_handler(port, store, query, app,
     await asyncio.sleep(0.3)
 
     assert live_sync_handlers() == []
-    assert app.settings["in_flight"] == set()
+    assert app.in_flight == set()
     assert not [rec for rec in logs.records if rec.levelno >= logging.ERROR]
     nothing_written(query, store.id)
 
@@ -171,7 +171,7 @@ async def test_a_body_that_never_arrives_is_given_up_and_its_handler_freed(port,
     assert await asyncio.wait_for(reader.read(), 2) == b""
     writer.close()
     assert live_sync_handlers() == []
-    assert app.settings["in_flight"] == set()
+    assert app.in_flight == set()
     nothing_written(query, store.id)
 
 

@@ -149,7 +149,7 @@ async def test_an_unexpected_error_is_logged_without_the_request_or_the_message(
     """A closed pool makes the handler fail with an error the service does not expect (a RuntimeError
     from aiopg); Tornado's own log would print the request, Authorization header and query string."""
     secret = "wcs_secret-in-the-query"
-    app.settings["pool"].close()
+    app.pool.close()
     response = await http_client.fetch(f"{base_url}/api/sync/products?access_token={secret}", method="POST",
                                        body=json.dumps({"products": []}), raise_error=False,
                                        headers={"Authorization": f"Bearer {store.token}",
