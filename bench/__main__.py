@@ -29,7 +29,7 @@ the time split of one 1,000-record products request, and the projected time
 of a 100k-product + 200k-customer initial sync, which is also measured
 through HTTP, one client (BENCH_INITIAL_SYNC=0 skips that).
 
-Config (environment): BENCH_RUNS (5), BENCH_RECORDS (10000), BENCH_NAIVE_RECORDS
+Settings (environment): BENCH_RUNS (5), BENCH_RECORDS (10000), BENCH_NAIVE_RECORDS
 (2000), BENCH_BATCHES (100,1000,5000), BENCH_CLIENTS (1,4), BENCH_ENTITIES
 (products,customers,categories), BENCH_PATHS (http,function,copy,naive),
 BENCH_CATEGORY_TREE (200: categories of each products store), BENCH_CATEGORY_RECORDS

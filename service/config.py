@@ -1,4 +1,4 @@
-"""Config, read from the environment."""
+"""The configuration, read from the environment."""
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path

@@ -42,7 +42,7 @@ async def keep_statements_out_of_the_server_log(conn):
             await cur.execute("SET log_min_error_statement = panic")
         except psycopg2.errors.InsufficientPrivilege:
             log.warning("cannot set log_min_error_statement: failed statements, with their data, "
-                        "may reach the PostgreSQL log (see README, Config)")
+                        "may reach the PostgreSQL log (see README, Settings)")
 
 
 @dataclass

@@ -108,7 +108,7 @@ def sync_sql(query):
 
 @pytest.fixture
 def config(database_url, request):
-    """The service's settings; a test may change some with an indirect parameter:
+    """The service's configuration; a test may change some with an indirect parameter:
     @pytest.mark.parametrize("config", [{"statement_timeout_ms": 500}], indirect=True)."""
     overrides = getattr(request, "param", {})
     return Config(**{"database_url": database_url, "statement_timeout_ms": 10_000, "pool_size": 4, **overrides})

@@ -3,13 +3,13 @@ from service.config import Config
 
 
 def test_settings_from_environment():
-    settings = Config.from_env({"DATABASE_URL": "postgresql://db/x", "PORT": "9000",
+    config = Config.from_env({"DATABASE_URL": "postgresql://db/x", "PORT": "9000",
                                   "MAX_BATCH_RECORDS": "10", "SHUTDOWN_TIMEOUT_S": "2.5"})
-    assert settings.database_url == "postgresql://db/x"
-    assert settings.port == 9000
-    assert settings.max_batch_records == 10
-    assert settings.shutdown_timeout_s == 2.5
-    assert settings.max_body_bytes == 10 * 1024 * 1024
+    assert config.database_url == "postgresql://db/x"
+    assert config.port == 9000
+    assert config.max_batch_records == 10
+    assert config.shutdown_timeout_s == 2.5
+    assert config.max_body_bytes == 10 * 1024 * 1024
 
 
 def test_defaults():
