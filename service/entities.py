@@ -22,10 +22,12 @@ TIMESTAMP = {"check_with": checks.iso_timestamp}
 
 @dataclass(frozen=True)
 class Entity:
-    name: str  # the request's key, the URL's last segment, sync_logs.entity_type
+    name: str  # the request's key, the URL's last segment, sync_logs.entity_type, the table
     id_field: str  # the WooCommerce id, the upsert key with store_id
     sql_function: str  # upsert_<name>(store_id, records, sync_log_id)
     schema: dict
+    # a plain text field, stored as sent: tests, bench and load set it to tell row versions apart
+    value_field: str
     # canonical field -> WooCommerce REST v3 name, read when the first is absent
     aliases: dict = field(default_factory=dict)
     # checks across fields, after the schema: record -> reason or None
@@ -40,6 +42,7 @@ PRODUCTS = Entity(
     name="products",
     id_field="wc_product_id",
     sql_function="upsert_products",
+    value_field="name",
     schema={
         "wc_product_id": REQUIRED_ID,
         "name": NAME,
@@ -68,6 +71,7 @@ CUSTOMERS = Entity(
     name="customers",
     id_field="wc_customer_id",
     sql_function="upsert_customers",
+    value_field="display_name",
     schema={
         "wc_customer_id": REQUIRED_ID,
         "email": {"check_with": checks.email},
@@ -90,6 +94,7 @@ CATEGORIES = Entity(
     name="categories",
     id_field="wc_category_id",
     sql_function="upsert_categories",
+    value_field="name",
     schema={
         "wc_category_id": REQUIRED_ID,
         "name": NAME,

@@ -7,18 +7,14 @@ from psycopg2 import sql
 
 from service.entities import ENTITIES
 
-# The column each entity's test records set, to tell one version of a row from another.
-NAME_COLUMN = {"products": "name", "customers": "display_name", "categories": "name"}
-
-
 def record(entity, wc_id, name="x", **fields):
-    return {ENTITIES[entity].id_field: wc_id, NAME_COLUMN[entity]: name, **fields}
+    return {ENTITIES[entity].id_field: wc_id, ENTITIES[entity].value_field: name, **fields}
 
 
 def stored(query, entity, store_id):
     """{wc id: name column} of the store's rows of entity; fails if an id is stored twice."""
     rows = query(sql.SQL("SELECT {} AS wc_id, {} AS name FROM {} WHERE store_id = %s").format(
-        sql.Identifier(ENTITIES[entity].id_field), sql.Identifier(NAME_COLUMN[entity]), sql.Identifier(entity)),
+        sql.Identifier(ENTITIES[entity].id_field), sql.Identifier(ENTITIES[entity].value_field), sql.Identifier(entity)),
         (store_id,))
     ids = [row["wc_id"] for row in rows]
     assert len(ids) == len(set(ids)), "an id is stored twice"

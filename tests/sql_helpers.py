@@ -11,31 +11,25 @@ import uuid
 
 from psycopg2 import sql
 
+from service.entities import ENTITIES
 from service.migrate import MIGRATIONS_DIR, SQL_DIR
 
-# Per entity: its table, its WooCommerce id column, and a valid record.
-ENTITY_TABLES = {"products": "products", "customers": "customers", "categories": "categories"}
-ID_FIELDS = {"products": "wc_product_id", "customers": "wc_customer_id", "categories": "wc_category_id"}
-# The text column each entity's valid_record(n, value) fills with `value`.
-VALUE_FIELDS = {"products": "name", "customers": "display_name", "categories": "name"}
-
-
 def valid_record(entity, wc_id, value=None):
-    """A minimal valid record of entity whose VALUE_FIELDS column is value (default: 'item <id>')."""
-    return {ID_FIELDS[entity]: wc_id, VALUE_FIELDS[entity]: value if value is not None else f"item {wc_id}"}
+    """A minimal valid record of entity whose value field is value (default: 'item <id>')."""
+    fields = ENTITIES[entity]
+    return {fields.id_field: wc_id, fields.value_field: value if value is not None else f"item {wc_id}"}
 
 
 def rows(query, table, store_id, order_by=None):
-    """All rows of table for store_id, ordered by order_by (default: the entity's WooCommerce id)."""
-    order = order_by or ID_FIELDS.get(table, "id")
+    """All rows of table for store_id, ordered by order_by (default: an entity's WooCommerce id)."""
+    order = order_by or (ENTITIES[table].id_field if table in ENTITIES else "id")
     return query(sql.SQL("SELECT * FROM {} WHERE store_id = %s ORDER BY {}").format(
         sql.Identifier(table), sql.SQL(order)), (store_id,))
 
 
 def values_by_id(query, entity, store_id):
-    """{wc id: VALUE_FIELDS column} of the entity's rows in store_id."""
-    return {row[ID_FIELDS[entity]]: row[VALUE_FIELDS[entity]]
-            for row in rows(query, ENTITY_TABLES[entity], store_id)}
+    """{wc id: value field} of the entity's rows in store_id."""
+    return {row[ENTITIES[entity].id_field]: row[ENTITIES[entity].value_field] for row in rows(query, entity, store_id)}
 
 
 def sync_logs(query, store_id):

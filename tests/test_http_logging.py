@@ -14,9 +14,6 @@ from service.auth import hash_token
 from service.entities import ENTITIES
 from raw_http import exchange, head
 
-NAME_COLUMN = {"products": "name", "customers": "display_name", "categories": "name"}
-
-
 @pytest.fixture
 def logs(caplog):
     caplog.set_level(logging.DEBUG)
@@ -41,7 +38,7 @@ def skip_lines(caplog, entity):
 @pytest.mark.parametrize("entity", ENTITIES)
 @pytest.mark.gen_test
 async def test_skipped_records_are_logged_in_one_line_with_counts_and_the_first_reasons(post, store, logs, entity):
-    id_field, name = ENTITIES[entity].id_field, NAME_COLUMN[entity]
+    id_field, name = ENTITIES[entity].id_field, ENTITIES[entity].value_field
     batch = [
         {id_field: 1, name: "ok"},
         {id_field: 7, name: "x", "updated_at": "never"} if entity != "categories" else

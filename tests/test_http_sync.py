@@ -16,7 +16,7 @@ import pytest
 from psycopg2 import sql
 
 from service.entities import ENTITIES
-from http_helpers import NAME_COLUMN, record, stored
+from http_helpers import record, stored
 from sql_helpers import failing_trigger
 
 RESPONSE_KEYS = {"syncedCount", "skippedCount", "unchangedCount", "syncLogId", "errors", "errorsTruncated"}
@@ -155,7 +155,7 @@ def invalid_records(entity):
     """(record, expected {id, reason}) pairs that every entity's HTTP layer skips."""
     id_field = ENTITIES[entity].id_field
     return [
-        ({NAME_COLUMN[entity]: "no id"}, {"id": None, "reason": f"{id_field}: required field"}),
+        ({ENTITIES[entity].value_field: "no id"}, {"id": None, "reason": f"{id_field}: required field"}),
         (record(entity, "abc"), {"id": "abc", "reason": f"{id_field}: must be a positive integer"}),
         (42, {"id": None, "reason": "record: must be a JSON object"}),
         (record(entity, -3), {"id": -3, "reason": f"{id_field}: must be a positive integer"}),

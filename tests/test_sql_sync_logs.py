@@ -16,12 +16,12 @@ import psycopg2.errors
 import pytest
 
 from service.auth import hash_token, new_token
+from service.entities import ENTITIES
 from sql_helpers import (
-    ID_FIELDS, assert_failed_batch, call_raw, call_with_log, db_now, failing_trigger, last_sync_at, rows,
+    assert_failed_batch, call_raw, call_with_log, db_now, failing_trigger, last_sync_at, rows,
     sync_log, sync_logs, valid_record, values_by_id,
 )
 
-ENTITIES = ["products", "customers", "categories"]
 
 # Records missing a required field, per entity: (record, reported id, reason).
 MISSING_REQUIRED = {
@@ -144,7 +144,7 @@ def test_same_id_twice_in_a_batch_the_last_valid_one_wins(entity, store, sync_sq
     assert values_by_id(query, entity, store.id) == {1: "second", 2: "item 2"}
 
     # An invalid later occurrence is skipped; the valid earlier one is stored.
-    broken = {ID_FIELDS[entity]: 3, "display_name" if entity == "customers" else "name": 42}
+    broken = {ENTITIES[entity].id_field: 3, ENTITIES[entity].value_field: 42}
     result = sync_sql(entity, store.id, [valid_record(entity, 3, "valid"), broken])
     assert (result["status"], result["synced_count"], result["skipped_count"]) == ("completed", 1, 1)
     assert [error["index"] for error in result["errors"]] == [1]
