@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # DATABASE_URL and TEST_DATABASE_URL unset: an embedded PostgreSQL (README, Database).
 
-.PHONY: run migrate test load bench clean
+.PHONY: run migrate test lint load bench clean
 
 # The venv is rebuilt when setup.py changes. pytest-tornado imports
 # pkg_resources, which setuptools 82 removed: hence the pin.
@@ -23,6 +23,11 @@ run: migrate
 # tests/conftest.py starts a throwaway embedded PostgreSQL, or recreates $(TEST_DATABASE_URL).
 test: $(VENV)/.installed
 	$(PY) -m pytest
+
+# Lint and format check (ruff.toml), as CI runs them.
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # Many stores at once against a real server; checks every row afterwards.
 load: $(VENV)/.installed

@@ -21,6 +21,7 @@ setup(
             "pytest-tornado>=0.8",
             "pytest-cov>=5",
             "hypothesis>=6",
+            "ruff==0.17.6",
         ],
     },
 )

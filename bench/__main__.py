@@ -107,17 +107,17 @@ def log(message):
 
 # --- the stores' data --------------------------------------------------------
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tree(seed, count):
     return data.category_tree(count, seed)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tree_json(seed, count):
     return json.dumps(tree(seed, count))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def catalogue(entity, count, seed, tree_size):
     """Client seed's records of entity; products are in the categories of tree(seed)."""
     if entity == "products":

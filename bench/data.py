@@ -20,8 +20,7 @@ FIRST_NAMES = ["Anna", "Ben", "Chloe", "David", "Emma", "Farid", "Grace", "Hugo"
 LAST_NAMES = ["Smith", "Müller", "García", "Rossi", "Dubois", "Kowalski", "Silva", "Jensen",
               "Novak", "Ivanova", "Tanaka", "O'Brien", "Nguyen", "Cohen", "Larsen", "Fischer"]
 CITIES = ["Berlin", "Lyon", "Porto", "Leeds", "Gdańsk", "Aarhus", "Graz", "Bologna"]
-WORDS = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt "
-         "ut labore et dolore magna aliqua enim ad minim veniam quis nostrud exercitation").split()
+WORDS = ["lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit", "sed", "do", "eiusmod", "tempor", "incididunt", "ut", "labore", "et", "dolore", "magna", "aliqua", "enim", "ad", "minim", "veniam", "quis", "nostrud", "exercitation"]
 
 
 def slugify(text):

@@ -3,6 +3,7 @@
 Only a database whose name contains "bench" is ever touched: it is dropped
 and recreated at the start, and its tables are truncated between cases.
 """
+import contextlib
 from contextlib import closing, contextmanager
 
 import psycopg2
@@ -100,10 +101,8 @@ def reset(url, background):
             for statement in BACKGROUND:
                 cur.execute(statement, background)
         cur.execute(sql.SQL("ANALYZE {}").format(sql.SQL(", ").join(map(sql.Identifier, tables))))
-        try:
-            cur.execute("CHECKPOINT")  # superuser or pg_checkpoint only; optional
-        except psycopg2.Error:
-            pass
+        with contextlib.suppress(psycopg2.Error):  # superuser or pg_checkpoint only; optional
+            cur.execute("CHECKPOINT")
 
 
 def create_stores(url, count, label):

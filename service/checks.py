@@ -43,7 +43,7 @@ def as_integer(value):
 
 def is_positive_id(value):
     number = as_integer(value)
-    return number is not None and 1 <= number
+    return number is not None and number >= 1
 
 
 def positive_id(field, value, error):

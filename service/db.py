@@ -110,7 +110,7 @@ async def sync_batch(pool, store_id, entity, records_json, records_received):
         try:
             await execute(cur, entity.query, (store_id, records_json, sync_log_id))
             row = await cur.fetchone()
-        except (psycopg2.Error, asyncio.TimeoutError) as exc:
+        except (TimeoutError, psycopg2.Error) as exc:
             await record_failure(pool, store_id, sync_log_id, exc)
             raise
     return SyncResult(*row)

@@ -7,6 +7,7 @@ from psycopg2 import sql
 
 from service.entities import ENTITIES
 
+
 def record(entity, wc_id, name="x", **fields):
     return {ENTITIES[entity].id_field: wc_id, ENTITIES[entity].value_field: name, **fields}
 

@@ -205,7 +205,7 @@ CASES = {
         *each(category, "parent_id", ["1", 1.5, True, 2**63], INTEGER),
         Case(category(parent_id=1), "parent_id: a category cannot be its own parent"),
         Case({"id": 7, "name": "self", "parent": 7}, "parent_id: a category cannot be its own parent"),
-        Case(f'{{"wc_category_id": 1000, "name": "x", "parent_id": 1e3}}',
+        Case('{"wc_category_id": 1000, "name": "x", "parent_id": 1e3}',
              "parent_id: a category cannot be its own parent"),
         *integer_cases(category, "product_count", 0, 2**31 - 1),
         *each(category, "count", [3]),

@@ -14,6 +14,7 @@ from psycopg2 import sql
 from service.entities import ENTITIES
 from service.migrate import MIGRATIONS_DIR, SQL_DIR
 
+
 def valid_record(entity, wc_id, value=None):
     """A minimal valid record of entity whose value field is value (default: 'item <id>')."""
     fields = ENTITIES[entity]
@@ -131,3 +132,7 @@ def every_step():
     migrations = sorted(path.name.removesuffix(".sql") for path in MIGRATIONS_DIR.glob("0*.sql")
                         if not path.name.endswith(".rollback.sql"))
     return migrations + [f"sql/{path.name}" for path in sorted(SQL_DIR.glob("*.sql"))]
+
+
+def suspend(query, store_id):
+    query("SELECT set_store_status(%s, 'suspended')", (store_id,))

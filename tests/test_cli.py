@@ -1,8 +1,8 @@
 """The command line: migrate, create-store, create-token, revoke-token, suspend-store, resume-store, list-stores."""
 import io
-from contextlib import closing
 import json
 import uuid
+from contextlib import closing
 
 import psycopg2
 import pytest
@@ -11,6 +11,7 @@ from psycopg2 import sql
 from service.__main__ import main
 from service.auth import hash_token
 from service.migrate import admin_connection, with_database
+
 from sql_helpers import every_step
 
 

@@ -4,7 +4,6 @@ These tests start clusters of their own in temporary directories, whatever
 database the rest of the suite runs on.
 """
 import json
-from contextlib import closing
 import os
 import shutil
 import signal
@@ -13,6 +12,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import closing
 from pathlib import Path
 
 import psycopg2
@@ -20,6 +20,7 @@ import pytest
 
 from service import embedded
 from service.migrate import migrate, with_database
+
 from http_helpers import free_port
 from sql_helpers import every_step
 

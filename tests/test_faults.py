@@ -10,6 +10,7 @@ import psycopg2
 import pytest
 
 from service.migrate import admin_connection, database_name
+
 from http_helpers import blocked_batch_pid
 
 BATCH = {"products": [{"wc_product_id": n, "name": f"product {n}"} for n in range(1, 51)]}

@@ -10,6 +10,7 @@ import pytest
 
 from service.auth import hash_token
 from service.entities import ENTITIES
+
 from http_helpers import assert_error, nothing_written, record, stored
 
 

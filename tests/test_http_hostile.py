@@ -13,6 +13,7 @@ import logging
 import pytest
 
 from service.handlers import SyncHandler
+
 from http_helpers import assert_error, nothing_written
 from raw_http import error_code, exchange, head
 

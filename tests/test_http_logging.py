@@ -12,7 +12,9 @@ import pytest
 
 from service.auth import hash_token
 from service.entities import ENTITIES
+
 from raw_http import exchange, head
+
 
 @pytest.fixture
 def logs(caplog):

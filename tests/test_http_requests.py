@@ -9,8 +9,8 @@ import json
 import pytest
 
 from service.entities import ENTITIES
-from http_helpers import assert_error, nothing_written, record, stored
 
+from http_helpers import assert_error, nothing_written, record, stored
 
 # --- Bodies that are not a usable JSON object: 400 ---
 

@@ -9,13 +9,14 @@ arrive before what they point to, and customer emails kept only as hashes.
 import hashlib
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from psycopg2 import sql
 
 from service.entities import ENTITIES
+
 from http_helpers import record, stored
 from sql_helpers import failing_trigger
 
@@ -227,7 +228,7 @@ async def test_exactly_100_skipped_records_are_not_truncated(post, store, entity
 # --- WooCommerce REST v3 shapes ---
 
 def utc(*args):
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 @pytest.mark.gen_test

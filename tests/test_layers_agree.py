@@ -12,10 +12,11 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
-from layer_cases import CASES
 from service.auth import hash_token, new_token
 from service.entities import ENTITIES
 from service.validation import parse_json, validate_batch
+
+from layer_cases import CASES
 
 
 def as_json(record):

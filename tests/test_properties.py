@@ -5,7 +5,7 @@ reason, the counts add up to the batch size, and the two validation layers
 accept the same records (what either accepts, the other accepts).
 """
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -13,9 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg2 import sql
 
-from service.entities import CUSTOMERS, ENTITIES
+from service.entities import ENTITIES
 from service.validation import parse_json, validate_batch
-from sql_helpers import call_raw
 
 # Text PostgreSQL's jsonb can hold: no NUL, no lone surrogates.
 pg_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30)
@@ -28,7 +27,7 @@ json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=
 valid_names = pg_text.filter(str.strip)
 valid_money = st.decimals(0, 10**6, places=2).map(str) | st.floats(0, 10**6) | st.just("")
 valid_timestamps = st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2100, 1, 1),
-                                timezones=st.none() | st.just(timezone.utc)).map(datetime.isoformat)
+                                timezones=st.none() | st.just(UTC)).map(datetime.isoformat)
 valid_counts = st.integers(0, 10**6)
 valid_categories = st.lists(st.fixed_dictionaries(
     {"id": st.integers(1, 2**63 - 1)}, optional={"name": pg_text | st.none(), "slug": json_scalars}), max_size=3)
@@ -102,7 +101,7 @@ def stored_value(value):
     if isinstance(value, Decimal):
         return value
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
     return value
 
 
@@ -118,7 +117,7 @@ def expected_value(field, sent):
         return None if sent == "" else Decimal(str(sent))
     if field in ("updated_at", "created_at"):
         parsed = datetime.fromisoformat(sent)
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
     if field == "email":
         return None  # checked as a hash elsewhere; never stored
     if field == "parent_id":

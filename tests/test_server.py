@@ -16,6 +16,7 @@ from tornado.httpclient import AsyncHTTPClient
 
 from service.logs import log_loop_exception
 from service.server import serve
+
 from http_helpers import blocked_batch_pid, free_port
 
 

@@ -10,9 +10,9 @@ import sys
 import time
 
 import pytest
+from test_server import free_port
 
 from raw_http import error_code, exchange, head
-from test_server import free_port
 
 MB = 1024 * 1024
 

@@ -5,17 +5,15 @@ as sha256(lower(trim(email))) in hex and nowhere in plain text, not even in
 a skipped record's reason; a customer may have no email. The batch
 contract shared with the other entities is in test_sql_sync_logs.py.
 """
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from psycopg2 import sql
 
-from service.entities import ENTITIES
-from service.validation import validate_batch
 from sql_helpers import failing_trigger, rows, sha256_hex, sync_log
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def customer_rows(query, store_id):

@@ -5,14 +5,14 @@ valid one, and never raises; each *_error check names the field and the
 problem without quoting the value. The cases are those the functions'
 comments document, with the edges around them.
 """
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
 from service import checks
 
-UTC = timezone.utc
+UTC = UTC
 MAX_BIGINT = 2**63 - 1
 
 

@@ -8,18 +8,24 @@ numeric strings, and records an operator may get wrong. The batch contract
 shared with the other entities (logs, counts, rollback) is in
 test_sql_sync_logs.py.
 """
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from service.entities import ENTITIES
 from service.validation import validate_batch
+
 from sql_helpers import (
-    assert_failed_batch, call_raw, failing_trigger, last_sync_at, rows, sync_log, sync_logs,
+    assert_failed_batch,
+    failing_trigger,
+    last_sync_at,
+    rows,
+    sync_log,
+    sync_logs,
 )
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def product_rows(query, store_id):
@@ -190,7 +196,7 @@ def test_a_stale_record_leaves_the_row_and_counts_as_unchanged(store, sync_sql, 
         assert product_rows(query, store.id)[1]["name"] == name
 
     # The undated record kept the stored updated_at: an old retry is still refused.
-    assert product_rows(query, store.id)[1]["updated_at"] == datetime(2026, 1, 15, 11, tzinfo=timezone.utc)
+    assert product_rows(query, store.id)[1]["updated_at"] == datetime(2026, 1, 15, 11, tzinfo=UTC)
     result = sync_sql("products", store.id, [{"id": 1, "name": "old", "updated_at": "2026-01-15T10:30:00Z"}])
     assert (result["synced_count"], result["unchanged_count"]) == (0, 1)
     assert product_rows(query, store.id)[1]["name"] == "undated"

@@ -5,8 +5,7 @@ from decimal import Decimal
 import pytest
 
 from service.entities import CATEGORIES, CUSTOMERS, ENTITIES, PRODUCTS
-from service.validation import (describe, merge_errors, project, reported_id, serialise, validate_batch,
-                                validator_for)
+from service.validation import describe, merge_errors, project, reported_id, serialise, validate_batch, validator_for
 
 SPEC_EXAMPLES = {
     "products": {
