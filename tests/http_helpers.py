@@ -8,7 +8,7 @@ from psycopg2 import sql
 from service.entities import ENTITIES
 
 # The column each entity's test records set, to tell one version of a row from another.
-NAME_COLUMN = {"products": "name", "customers": "display_name", "categories": "name"}
+NAME_COLUMN = {"products": "name", "customers": "display_name", "categories": "name", "orders": "status"}
 
 
 def record(entity, wc_id, name="x", **fields):
@@ -27,7 +27,7 @@ def stored(query, entity, store_id):
 
 def nothing_written(query, store_id):
     """Asserts that the store has no rows, no sync log and no last_sync_at."""
-    for table in ("products", "customers", "categories", "sync_logs"):
+    for table in ("products", "customers", "categories", "orders", "sync_logs"):
         count = query(sql.SQL("SELECT count(*) AS n FROM {} WHERE store_id = %s").format(sql.Identifier(table)),
                       (store_id,))
         assert count == [{"n": 0}], table

@@ -14,10 +14,11 @@ from psycopg2 import sql
 from service.migrate import MIGRATIONS_DIR, SQL_DIR
 
 # Per entity: its table, its WooCommerce id column, and a valid record.
-ENTITY_TABLES = {"products": "products", "customers": "customers", "categories": "categories"}
-ID_FIELDS = {"products": "wc_product_id", "customers": "wc_customer_id", "categories": "wc_category_id"}
+ENTITY_TABLES = {"products": "products", "customers": "customers", "categories": "categories", "orders": "orders"}
+ID_FIELDS = {"products": "wc_product_id", "customers": "wc_customer_id", "categories": "wc_category_id",
+             "orders": "wc_order_id"}
 # The text column each entity's valid_record(n, value) fills with `value`.
-VALUE_FIELDS = {"products": "name", "customers": "display_name", "categories": "name"}
+VALUE_FIELDS = {"products": "name", "customers": "display_name", "categories": "name", "orders": "status"}
 
 
 def valid_record(entity, wc_id, value=None):

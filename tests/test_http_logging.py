@@ -12,8 +12,7 @@ import pytest
 
 from service.auth import hash_token
 from service.entities import ENTITIES
-
-NAME_COLUMN = {"products": "name", "customers": "display_name", "categories": "name"}
+from http_helpers import NAME_COLUMN
 
 
 @pytest.fixture

@@ -328,7 +328,7 @@ def test_default_limits_are_the_documented_ones(config):
 
 # --- Routes ---
 
-@pytest.mark.parametrize("path", ["/api/sync/orders", "/api/sync/products/1", "/api/sync", "/", "/api/sync/Products"])
+@pytest.mark.parametrize("path", ["/api/sync/coupons", "/api/sync/products/1", "/api/sync", "/", "/api/sync/Products"])
 @pytest.mark.gen_test
 async def test_unknown_path_is_404(post, store, query, path):
     response = await post(path, {"products": [record("products", 1)]}, store.token)

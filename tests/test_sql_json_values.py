@@ -163,6 +163,7 @@ def test_reported_id_is_a_short_scalar_as_sent(json_text, expected, select):
 @pytest.mark.parametrize("function, constant", [
     ("max_text_length()", checks.MAX_TEXT), ("max_money()", checks.MAX_MONEY),
     ("max_categories_per_product()", checks.MAX_CATEGORIES),
+    ("max_line_items_per_order()", checks.MAX_LINE_ITEMS),
 ])
 def test_the_bounds_are_the_same_in_both_layers(function, constant, select):
     assert select(function) == constant

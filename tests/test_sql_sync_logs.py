@@ -21,7 +21,7 @@ from sql_helpers import (
     sync_log, sync_logs, valid_record, values_by_id,
 )
 
-ENTITIES = ["products", "customers", "categories"]
+ENTITIES = ["products", "customers", "categories", "orders"]
 
 # Records missing a required field, per entity: (record, reported id, reason).
 MISSING_REQUIRED = {
@@ -33,6 +33,9 @@ MISSING_REQUIRED = {
     "categories": [({"name": "no id"}, None, "wc_category_id: required field"),
                    ({"wc_category_id": 7}, 7, "name: required field"),
                    ({"wc_category_id": 8, "name": ""}, 8, "name: must not be empty")],
+    "orders": [({"status": "no id"}, None, "wc_order_id: required field"),
+               ({"wc_order_id": 7}, 7, "status: required field"),
+               ({"wc_order_id": 8, "status": " "}, 8, "status: must not be empty")],
 }
 
 
@@ -244,7 +247,7 @@ def test_sync_log_start_for_a_suspended_store_raises(store, query):
 
 def test_sync_log_start_rejects_an_unknown_entity(store, query):
     with pytest.raises(psycopg2.errors.CheckViolation):
-        start_log(query, store.id, "orders", 1)
+        start_log(query, store.id, "coupons", 1)
     assert sync_logs(query, store.id) == []
 
 

@@ -21,6 +21,15 @@ SPEC_EXAMPLES = {
         "last_order_date": "2026-01-15T10:30:00Z", "created_at": "2025-05-20T00:00:00Z",
     },
     "categories": {"wc_category_id": 10, "name": "Widgets", "parent_id": None, "product_count": 25},
+    "orders": {
+        "wc_order_id": 1001, "status": "completed", "currency": "EUR", "total": "54.97", "subtotal": "49.98",
+        "total_tax": "0.00", "shipping_total": "4.99", "discount_total": "0.00", "customer_id": 42,
+        "email": "john@example.com", "billing_country": "DE", "created_at": "2026-01-15T10:30:00Z",
+        "updated_at": "2026-01-16T08:00:00Z", "paid_at": "2026-01-15T10:31:00Z",
+        "completed_at": "2026-01-16T08:00:00Z",
+        "line_items": [{"id": 1, "product_id": 501, "variation_id": 0, "quantity": 2, "subtotal": "49.98",
+                        "total": "49.98", "price": 24.99, "sku": "BW-001", "name": "Blue Widget"}],
+    },
 }
 
 
