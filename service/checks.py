@@ -34,7 +34,7 @@ def positive_id(field, value, error):
 
 def integer_between(minimum, maximum):
     def check(field, value, error):
-        if type(value) is not int:
+        if type(value) is not int or not -MAX_BIGINT - 1 <= value <= MAX_BIGINT:  # SQL reads bigints only
             error(field, "must be an integer")
         elif not minimum <= value <= maximum:
             error(field, f"must be between {minimum} and {maximum}")
