@@ -11,8 +11,10 @@ views for one store.
 import json
 from decimal import Decimal
 
+import psycopg2
 import pytest
 
+from service.auth import hash_token, new_token
 from sql_helpers import columns_holding, failing_trigger
 from woocommerce_store import UNSENT_PRODUCT, Store
 
@@ -149,13 +151,12 @@ def scans(plan):
 def crowded(database_url):
     """40 other stores' orders, products, customers and categories in the tables, analysed: each
     with 120 orders and 60 categories, a small store; the store under test is smaller still."""
-    import psycopg2
     conn = psycopg2.connect(database_url)
     conn.autocommit = True
     with conn.cursor() as cur:
         for n in range(40):
             shop = Store(seed=100 + n, orders=120, more_categories=60)
-            cur.execute("SELECT create_store(%s, %s)", (f"crowd {n}", f"{n:064x}"))
+            cur.execute("SELECT create_store(%s, %s)", (f"crowd {n}", hash_token(new_token())))
             [store_id] = cur.fetchone()
             for entity in ("categories", "products", "customers", "orders"):
                 cur.execute(f"SELECT status FROM upsert_{entity}(%s, %s::jsonb)",

@@ -1,7 +1,7 @@
-"""The batch contract all three sync functions share, and the functions behind it.
+"""The batch contract all four sync functions share, and the functions behind it.
 
-upsert_products / upsert_customers / upsert_categories(store, records
-[, sync_log_id]) each run one batch through sync_batch (sql/sync_batch.sql):
+upsert_products / upsert_customers / upsert_categories / upsert_orders(store,
+records [, sync_log_id]) each run one batch through sync_batch (sql/sync_batch.sql):
 a sync_logs row goes from 'running' to 'completed' or 'failed' with its
 counts, stores.last_sync_at is set, and the batch is all or nothing. These
 tests call the functions as an operator does from psql and check the
