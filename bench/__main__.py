@@ -8,7 +8,8 @@ Against its own database (BENCH_DATABASE_URL, default
 postgresql://localhost:5432/wcsync_bench, dropped and recreated on every
 run; its name must contain "bench"), it writes synthetic WooCommerce stores
 (deterministic: products in 1-3 categories of a 3-level tree, customers with
-emails) four ways, each case 5 times into fresh stores, and prints the median
+emails, orders of 1-5 line items) four ways (orders: HTTP and function only;
+their items have no one-row-per-record baseline), each case 5 times into fresh stores, and prints the median
 records/second as a Markdown table:
 
     HTTP      POST /api/sync/<entity> to `python -m service serve`, started
@@ -21,6 +22,8 @@ Every figure is of inserts into empty stores (the initial sync); every run
 uses new stores. With C clients, C stores sync at once, each sending its own
 catalogue in order; a client sends batch * ceil(BENCH_RECORDS / (C * batch))
 records, so that each has whole batches (categories: each store's whole tree).
+An orders store holds 500 products and 500 customers first, which the items
+and orders resolve to.
 Before each case the tables are emptied and refilled with 20 other stores'
 rows, then analysed, as in a live database.
 
@@ -31,7 +34,7 @@ through HTTP, one client (BENCH_INITIAL_SYNC=0 skips that).
 
 Settings (environment): BENCH_RUNS (5), BENCH_RECORDS (10000), BENCH_NAIVE_RECORDS
 (2000), BENCH_BATCHES (100,1000,5000), BENCH_CLIENTS (1,4), BENCH_ENTITIES
-(products,customers,categories), BENCH_PATHS (http,function,copy,naive),
+(products,customers,categories,orders), BENCH_PATHS (http,function,copy,naive),
 BENCH_CATEGORY_TREE (200: categories of each products store), BENCH_CATEGORY_RECORDS
 (1000: categories of each categories store), BENCH_BACKGROUND_STORES (20), BENCH_POOL_SIZE (10),
 BENCH_INITIAL_SYNC (1), BENCH_INITIAL_PRODUCTS (100000), BENCH_INITIAL_CUSTOMERS (200000).
@@ -51,6 +54,8 @@ from .server import Server
 
 PATH_LABELS = {"http": "HTTP", "function": "function", "copy": "COPY (unlogged)", "naive": "naive per-record"}
 RATIO_BATCH = 1000  # the batch size of the ratios; the naive path runs at it only
+ORDER_CATALOGUE = 500  # products and customers of an orders store, synced before its orders
+ROW_PATHS = ("copy", "naive")  # one row per record: not run for orders
 
 
 def env_list(name, default, convert=str):
@@ -65,7 +70,7 @@ class Config:
     naive_records: int = int(os.environ.get("BENCH_NAIVE_RECORDS", 2_000))
     batches: tuple = tuple(env_list("BENCH_BATCHES", "100,1000,5000", int))
     clients: tuple = tuple(env_list("BENCH_CLIENTS", "1,4", int))
-    entities: tuple = tuple(env_list("BENCH_ENTITIES", "products,customers,categories"))
+    entities: tuple = tuple(env_list("BENCH_ENTITIES", "products,customers,categories,orders"))
     paths: tuple = tuple(env_list("BENCH_PATHS", "http,function,copy,naive"))
     category_tree: int = int(os.environ.get("BENCH_CATEGORY_TREE", 200))
     # A categories case sends each store a whole tree of this many (a large store's);
@@ -73,16 +78,17 @@ class Config:
     category_records: int = int(os.environ.get("BENCH_CATEGORY_RECORDS", 1000))
     pool_size: int = int(os.environ.get("BENCH_POOL_SIZE", 10))
     # Other stores' rows in the database before each case, analysed: {stores, and per store
-    # categories, products, customers}. BENCH_BACKGROUND_STORES=0 runs on empty tables.
-    background: tuple = (int(os.environ.get("BENCH_BACKGROUND_STORES", 20)), 200, 2000, 2000)
+    # categories, products, customers, orders}. BENCH_BACKGROUND_STORES=0 runs on empty tables.
+    background: tuple = (int(os.environ.get("BENCH_BACKGROUND_STORES", 20)), 200, 2000, 2000, 2000)
     initial_sync: bool = os.environ.get("BENCH_INITIAL_SYNC", "1") not in ("", "0")
     initial_products: int = int(os.environ.get("BENCH_INITIAL_PRODUCTS", 100_000))
     initial_customers: int = int(os.environ.get("BENCH_INITIAL_CUSTOMERS", 200_000))
 
 
 def background(config):
-    stores, categories, products, customers = config.background
-    return {"stores": stores, "categories": categories, "products": products, "customers": customers}
+    stores, categories, products, customers, orders = config.background
+    return {"stores": stores, "categories": categories, "products": products, "customers": customers,
+            "orders": orders}
 
 
 @dataclass
@@ -124,7 +130,16 @@ def catalogue(entity, count, seed, tree_size):
         return data.products(count, tree(seed, tree_size), seed)
     if entity == "customers":
         return data.customers(count, seed)
+    if entity == "orders":
+        return data.orders(count, ORDER_CATALOGUE, ORDER_CATALOGUE, seed)
     return tree(seed, count)
+
+
+@functools.cache
+def order_catalogue_json():
+    """The products and customers every orders store holds before its orders."""
+    return (json.dumps(data.products(ORDER_CATALOGUE, tree(0, 20), 0)),
+            json.dumps(data.customers(ORDER_CATALOGUE, 0)))
 
 
 def chunks(records, size):
@@ -151,11 +166,17 @@ class Case:
         self.client_batches = [chunks(records, batch) for records in self.records]
 
     def fresh_stores(self):
-        """One new store per client; a products store gets its category tree first."""
+        """One new store per client; a products store gets its category tree first, an orders
+        store its products and customers."""
         stores = database.create_stores(self.config.url, self.clients, f"bench {self.entity}")
+        store_ids = [store_id for store_id, _ in stores]
         if self.entity == "products":
-            database.load_categories(self.config.url, [store_id for store_id, _ in stores],
+            database.load_categories(self.config.url, store_ids,
                                      [tree_json(seed, self.config.category_tree) for seed in range(self.clients)])
+        if self.entity == "orders":
+            products, customers = order_catalogue_json()
+            database.load(self.config.url, "products", store_ids, products)
+            database.load(self.config.url, "customers", store_ids, customers)
         return stores
 
     def prepare(self):
@@ -191,6 +212,11 @@ class Case:
             sent_links = sum(len(product["categories"]) for records in sent for product in records)
             if links != sent_links:
                 raise paths.BenchError(f"{self}: {links} category links stored, {sent_links} sent")
+        if self.entity == "orders":
+            items = database.count_rows(self.config.url, "order_items", store_ids)
+            sent_items = sum(len(order["line_items"]) for records in sent for order in records)
+            if items != sent_items:
+                raise paths.BenchError(f"{self}: {items} order items stored, {sent_items} sent")
 
     def run(self):
         config = self.config
@@ -227,6 +253,8 @@ def cases(config):
         for entity in config.entities:
             for batch in ([RATIO_BATCH] if path == "naive" else config.batches):
                 if entity == "categories" and batch > config.category_records:
+                    continue
+                if entity == "orders" and path in ROW_PATHS:
                     continue
                 for clients in config.clients:
                     yield Case(config, path, entity, batch, clients)
@@ -345,13 +373,16 @@ def main():
     print("\n".join(f"- {line}" for line in machine.describe(version, settings)))
     print(f"- {config.runs} runs per case (after one untimed warm-up batch per client), median; inserts into "
           f"fresh stores: every run uses new stores, tables are emptied before each case")
-    stores, categories, products, customers = config.background
+    stores, categories, products, customers, orders = config.background
     print(f"- before each case the database holds {stores} other stores ({categories} categories, {products:,} "
-          f"products, {customers:,} customers each), analysed, as a live database would")
+          f"products, {customers:,} customers, {orders:,} orders of 3 items each), analysed, as a live "
+          f"database would")
     print("- C clients = C stores syncing at once, each sending its batches one after the other; records/s "
           "counts all clients' records over the run's wall time")
     print(f"- a products store holds a {config.category_tree}-category, 3-level tree first; categories "
-          f"cases send each store a {config.category_records:,}-category 3-level tree (so no larger batches)")
+          f"cases send each store a {config.category_records:,}-category 3-level tree (so no larger batches); "
+          f"an orders store holds {ORDER_CATALOGUE} products and {ORDER_CATALOGUE} customers first, and its orders "
+          f"have 1-5 line items (3 on average); orders run through HTTP and the function only")
     sizes = {entity: len(json.dumps(catalogue(entity, 100, 0, config.category_tree))) / 100
              for entity in config.entities}
     print("- average record as sent (WooCommerce REST shape): "

@@ -8,6 +8,7 @@ images, addresses): they cost parsing, not storage.
     category_tree(count, seed)           3 levels: ~5% top, ~25% middle, the rest leaves
     products(count, tree, seed)          1-3 categories each, [{id, name, slug}]
     customers(count, seed)               each with a unique email
+    orders(count, products, customers, seed)   1-5 line items, registered or guest, any status
 """
 import random
 
@@ -132,3 +133,46 @@ def customers(count, seed):
             customer["last_order_date"] = gmt(rng, 2025, 2026) + "Z"
         customers.append(customer)
     return customers
+
+
+STATUSES = ["processing", "completed", "completed", "completed", "pending", "on-hold", "cancelled",
+            "refunded", "failed"]
+
+
+def orders(count, products, customers, seed):
+    """count orders of 1-5 line items each, of the store's products 1..products; a third by guests,
+    the rest by its customers 1..customers (0: all guests). Addresses, phones and IPs as
+    WooCommerce sends them: the service must drop them."""
+    rng = random.Random(f"orders-{seed}")
+    orders = []
+    for wc_id in range(1, count + 1):
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        customer_id = rng.randint(1, customers) if customers and rng.random() < 0.67 else 0
+        email = f"{first}.{slugify(last)}{customer_id or wc_id}@mail{seed}.example".lower()
+        items = []
+        for position in range(rng.randint(1, 5)):
+            quantity, price = rng.randint(1, 4), rng.uniform(2, 200)
+            items.append({
+                "id": wc_id * 10 + position, "name": f"{rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}",
+                "product_id": rng.randint(1, products), "variation_id": 0, "quantity": quantity,
+                "tax_class": "", "subtotal": f"{price * quantity:.2f}", "subtotal_tax": "0.00",
+                "total": f"{price * quantity:.2f}", "total_tax": "0.00", "taxes": [], "meta_data": [],
+                "sku": "", "price": round(price, 2), "image": {"id": "", "src": ""}, "parent_name": None})
+        total = sum(float(item["total"]) for item in items)
+        created, status = gmt(rng, 2023, 2026), rng.choice(STATUSES)
+        orders.append({
+            "id": wc_id, "parent_id": 0, "status": status, "currency": "EUR", "version": "8.5.1",
+            "prices_include_tax": False, "date_created_gmt": created, "date_modified_gmt": created,
+            "discount_total": "0.00", "discount_tax": "0.00", "shipping_total": "4.90", "shipping_tax": "0.00",
+            "cart_tax": "0.00", "total": f"{total + 4.9:.2f}", "total_tax": "0.00", "customer_id": customer_id,
+            "order_key": f"wc_order_{seed}_{wc_id}",
+            "billing": {**address(rng, first, last), "email": email, "phone": f"+49 30 {rng.randint(1000000, 9999999)}"},
+            "shipping": address(rng, first, last), "payment_method": "stripe", "payment_method_title": "Card",
+            "transaction_id": f"pi_{seed}_{wc_id}", "customer_ip_address": f"203.0.113.{rng.randint(1, 254)}",
+            "customer_user_agent": "Mozilla/5.0", "customer_note": "",
+            "date_paid_gmt": created if status in ("processing", "completed") else None,
+            "date_completed_gmt": created if status == "completed" else None,
+            "line_items": items, "tax_lines": [], "shipping_lines": [], "fee_lines": [], "coupon_lines": [],
+            "refunds": [], "meta_data": [],
+        })
+    return orders

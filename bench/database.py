@@ -13,7 +13,8 @@ from service.auth import hash_token, new_token
 from service.migrate import apply_migrations, database_name, recreate_database
 
 # Every table a case writes to, truncated before each case.
-TENANT_TABLES = ["product_categories", "products", "customers", "categories", "sync_logs", "api_tokens", "stores"]
+TENANT_TABLES = ["order_items", "orders", "product_categories", "products", "customers", "categories", "sync_logs",
+                 "api_tokens", "stores"]
 
 # The columns a record becomes, per entity: what the COPY ceiling writes.
 SCRATCH_COLUMNS = {
@@ -82,6 +83,17 @@ BACKGROUND = [
        SELECT s.id, n, encode(digest(s.id::text || n, 'sha256'), 'hex'), 'Customer ' || n, n %% 500, n %% 9,
               now() - interval '2 years', now()
          FROM stores s, generate_series(1, %(customers)s) AS n""",
+    """INSERT INTO orders (store_id, wc_order_id, status, currency, total, wc_customer_id, customer_id,
+                          email_hash, billing_country, created_at, updated_at)
+       SELECT c.store_id, n, (ARRAY['completed', 'processing', 'cancelled'])[1 + n %% 3], 'EUR', 10 + n %% 300,
+              c.wc_customer_id, c.id, c.email_hash, 'DE', now() - interval '1 year', now()
+         FROM generate_series(1, %(orders)s) AS n
+         JOIN customers c ON c.wc_customer_id = 1 + n %% %(customers)s""",
+    """INSERT INTO order_items (store_id, order_id, position, wc_product_id, product_id, quantity, total, price)
+       SELECT o.store_id, o.id, k, p.wc_product_id, p.id, 1 + k, 9.99 * (1 + k), 9.99
+         FROM orders o
+         CROSS JOIN generate_series(0, 2) AS k
+         JOIN products p ON p.store_id = o.store_id AND p.wc_product_id = 1 + (o.wc_order_id + k) %% %(products)s""",
 ]
 
 
@@ -92,7 +104,7 @@ def reset(url, background):
     and has statistics: as production does. (On empty, never-analysed tables
     the planner may cache poor plans for the foreign-key checks, which then
     cost O(rows in the store) per row; see the report.)
-    background: {stores, categories, products, customers}, per store.
+    background: {stores, categories, products, customers, orders}, per store (3 items an order).
     """
     tables = TENANT_TABLES + [scratch_table(name) for name in SCRATCH_COLUMNS]
     with connect(url) as conn, conn.cursor() as cur:
@@ -124,6 +136,17 @@ def load_categories(url, store_ids, trees_json):
             (status,) = cur.fetchone()
             if status != "completed":
                 raise RuntimeError(f"category setup failed for store {store_id}")
+
+
+def load(url, entity_name, store_ids, records_json):
+    """Sends each store the same records through the SQL function (untimed setup)."""
+    with connect(url) as conn, conn.cursor() as cur:
+        for store_id in store_ids:
+            cur.execute(sql.SQL("SELECT status FROM {}(%s, %s::jsonb)").format(
+                sql.Identifier(f"upsert_{entity_name}")), (store_id, records_json))
+            (status,) = cur.fetchone()
+            if status != "completed":
+                raise RuntimeError(f"{entity_name} setup failed for store {store_id}")
 
 
 def count_rows(url, table, store_ids):

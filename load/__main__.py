@@ -5,12 +5,14 @@
     LOAD_URL=http://localhost:8080 LOAD_DATABASE_URL=postgresql://localhost:5432/wcsync make load
                                     # against `make run`'s server and database
 
-Each simulated store sends its categories, products and customers in
-batches, concurrently with all the others, through the real HTTP server
+Each simulated store sends its categories, products, customers and orders
+(1-5 line items each) in batches, in an order of its own, concurrently with
+all the others, through the real HTTP server
 (`python -m service serve`, started here on a free port against
 LOAD_DATABASE_URL). The run is bounded by LOAD_SECONDS. Afterwards the
 database must hold every record sent exactly once per store, and every
-sync log must be completed; the script exits non-zero otherwise.
+sync log must be completed, every order item and order must be resolved to
+its product and customer; the script exits non-zero otherwise.
 """
 import asyncio
 import json
@@ -36,6 +38,7 @@ SECONDS = float(os.environ.get("LOAD_SECONDS", 120))
 PRODUCTS = int(os.environ.get("LOAD_PRODUCTS", 2000))
 CUSTOMERS = int(os.environ.get("LOAD_CUSTOMERS", 2000))
 CATEGORIES = int(os.environ.get("LOAD_CATEGORIES", 40))
+ORDERS = int(os.environ.get("LOAD_ORDERS", 2000))
 BATCH = int(os.environ.get("LOAD_BATCH", 500))
 SERVER_URL = os.environ.get("LOAD_URL")  # unset: start a server of our own
 
@@ -55,7 +58,8 @@ class Stats:
 
 
 def catalogue(seed):
-    """A store's data: a category tree, products in 1-3 categories, customers with emails."""
+    """A store's data: a category tree, products in 1-3 categories, customers with emails, orders
+    of 1-5 of its products by its customers or guests."""
     rng = random.Random(seed)
     categories = [{"id": n, "name": f"Category {n}", "slug": f"category-{n}",
                    "parent": 0 if n <= 5 else rng.randint(1, n - 1)} for n in range(1, CATEGORIES + 1)]
@@ -71,8 +75,18 @@ def catalogue(seed):
         "total_spent": round(rng.uniform(0, 5000), 2), "order_count": rng.randint(0, 40),
         "date_created_gmt": "2024-06-01T00:00:00",
     } for n in range(1, CUSTOMERS + 1)]
-    # The plugin's order is not guaranteed: products may come before categories.
-    order = [("categories", categories), ("products", products), ("customers", customers)]
+    orders = [{
+        "id": n, "status": rng.choice(["processing", "completed", "pending", "cancelled"]), "currency": "EUR",
+        "total": f"{rng.uniform(5, 900):.2f}", "customer_id": rng.choice([0, rng.randint(1, CUSTOMERS)]),
+        "billing": {"first_name": "Load", "last_name": f"Buyer {n}", "email": f"buyer{n}@store{seed}.example",
+                    "country": "DE", "phone": "+49 30 1234567"},
+        "date_created_gmt": f"2026-01-{rng.randint(1, 28):02d}T10:00:00",
+        "line_items": [{"id": n * 10 + k, "product_id": rng.randint(1, PRODUCTS), "quantity": rng.randint(1, 3),
+                        "total": f"{rng.uniform(1, 300):.2f}", "price": round(rng.uniform(1, 100), 2)}
+                       for k in range(rng.randint(1, 5))],
+    } for n in range(1, ORDERS + 1)]
+    # The plugin's order is not guaranteed: products may come before categories, orders first.
+    order = [("categories", categories), ("products", products), ("customers", customers), ("orders", orders)]
     rng.shuffle(order)
     return dict(order)
 
@@ -107,15 +121,25 @@ async def push(client, base_url, store, stats, deadline):
                 stats.errors[response.code] = stats.errors.get(response.code, 0) + 1
 
 
+UNRESOLVED = """
+    SELECT (SELECT count(*) FROM order_items WHERE store_id = %(store)s AND product_id IS NULL)
+         + (SELECT count(*) FROM orders WHERE store_id = %(store)s AND wc_customer_id IS NOT NULL
+                                          AND customer_id IS NULL),
+           (SELECT count(*) FROM order_items WHERE store_id = %(store)s)
+"""
+
+
 def verify(stores):
-    """(lost, duplicated, bad_logs): rows missing, rows present more than once, logs not completed."""
+    """(lost, duplicated, bad_logs, unresolved): rows missing, rows present more than once, logs
+    not completed, order items and orders not resolved to their product and customer (or items
+    not stored)."""
     conn = psycopg2.connect(DATABASE_URL)
-    lost = duplicated = bad_logs = 0
+    lost = duplicated = bad_logs = unresolved = 0
     with conn.cursor() as cur:
         for store in stores:
             for entity, records in store.catalogue.items():
                 id_column = {"products": "wc_product_id", "customers": "wc_customer_id",
-                             "categories": "wc_category_id"}[entity]
+                             "categories": "wc_category_id", "orders": "wc_order_id"}[entity]
                 cur.execute(sql.SQL("SELECT {}, count(*) FROM {} WHERE store_id = %s GROUP BY 1")
                             .format(sql.Identifier(id_column), sql.Identifier(entity)), (store.id,))
                 stored = dict(cur.fetchall())
@@ -126,8 +150,11 @@ def verify(stores):
                         "WHERE store_id = %s", (store.id,))
             not_completed, logs = cur.fetchone()
             bad_logs += not_completed + abs(logs - store.requests)
+            cur.execute(UNRESOLVED, {"store": store.id})
+            waiting, items = cur.fetchone()
+            unresolved += waiting + abs(items - sum(len(order["line_items"]) for order in store.catalogue["orders"]))
     conn.close()
-    return lost, duplicated, bad_logs
+    return lost, duplicated, bad_logs, unresolved
 
 
 def free_port():
@@ -175,12 +202,12 @@ def main():
             server.wait(timeout=60)
     finished = all(store.requests == sum(-(-len(r) // BATCH) for r in store.catalogue.values())
                    for store in stores)
-    lost, duplicated, bad_logs = verify(stores) if finished else ("n/a",) * 3
+    lost, duplicated, bad_logs, unresolved = verify(stores) if finished else ("n/a",) * 4
     requests = len(stats.latencies)
-    records = STORES * (PRODUCTS + CUSTOMERS + CATEGORIES)
+    records = STORES * (PRODUCTS + CUSTOMERS + CATEGORIES + ORDERS)
     ms = sorted(latency * 1000 for latency in stats.latencies)
     print(f"stores {STORES}, each {CATEGORIES} categories + {PRODUCTS} products + {CUSTOMERS} customers "
-          f"in batches of {BATCH}, all stores at once")
+          f"+ {ORDERS} orders (1-5 items) in batches of {BATCH}, all stores at once")
     print(f"requests {requests} in {elapsed:.1f} s: {requests / elapsed:.1f} requests/s, "
           f"{records / elapsed if finished else 0:.0f} records/s")
     if ms:
@@ -188,8 +215,9 @@ def main():
               f"max {ms[-1]:.0f} ms")
     print(f"errors {sum(stats.errors.values())} {stats.errors or ''}")
     print(f"all catalogues sent within {SECONDS:.0f} s: {finished}")
-    print(f"rows lost {lost}, rows duplicated {duplicated}, sync logs not completed {bad_logs}")
-    return 0 if finished and not stats.errors and (lost, duplicated, bad_logs) == (0, 0, 0) else 1
+    print(f"rows lost {lost}, rows duplicated {duplicated}, sync logs not completed {bad_logs}, "
+          f"references unresolved {unresolved}")
+    return 0 if finished and not stats.errors and (lost, duplicated, bad_logs, unresolved) == (0, 0, 0, 0) else 1
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from decimal import Decimal
 MAX_TEXT = 1000  # max_text_length()
 MAX_EMAIL = 254  # max_email_length()
 MAX_CATEGORIES = 100  # max_categories_per_product()
+MAX_LINE_ITEMS = 500  # max_line_items_per_order()
 MAX_MONEY = 10**15  # max_money()
 MAX_INT = 2**31 - 1  # max_integer()
 MAX_BIGINT = 2**63 - 1  # max_bigint()
@@ -128,6 +129,41 @@ def category_list(field, value, error):
     elif not all(item.get("name") is None or (type(item["name"]) is str and len(item["name"]) <= MAX_TEXT)
                  for item in value):  # the first one's may become category_name
         error(field, f"every item's name must be a string of at most {MAX_TEXT} characters")
+
+
+def record_list(item_schema, max_items):
+    """A list of at most max_items objects (an order's line_items), each checked against
+    item_schema ({field: {"check_with": check, "required": bool}}), field by field in its
+    order as the SQL function does; the first problem is reported as "item <n>: <field>: ..."."""
+    def check(field, value, error):
+        if type(value) is not list:
+            error(field, "must be a list")
+        elif len(value) > max_items:  # before any item is looked at
+            error(field, f"more than {max_items} items")
+        else:
+            for index, item in enumerate(value):
+                reason = item_error(item_schema, item)
+                if reason:
+                    error(field, f"item {index}: {reason}")
+                    return
+    return check
+
+
+def item_error(item_schema, item):
+    """'<field>: <reason>' for the first invalid field of item, or None."""
+    if type(item) is not dict:
+        return "must be a JSON object"
+    reasons = []
+    for name, rule in item_schema.items():
+        value = item.get(name)
+        if value is None:
+            if rule.get("required"):
+                return f"{name}: required field"
+        else:
+            rule["check_with"](name, value, lambda field, message: reasons.append(f"{field}: {message}"))
+            if reasons:
+                return reasons[0]
+    return None
 
 
 def not_own_parent(record):

@@ -1,4 +1,4 @@
-"""The three synced entities, as data: request key, schema, aliases, SQL function.
+"""The four synced entities, as data: request key, schema, aliases, SQL function.
 
 Each schema mirrors the checks of the entity's SQL function (sql/upsert_*.sql),
 which stay authoritative: whatever passes here is checked again there. One
@@ -28,8 +28,12 @@ class Entity:
     schema: dict
     # a plain text field, stored as sent: tests, bench and load set it to tell row versions apart
     value_field: str
-    # canonical field -> WooCommerce REST v3 name, read when the first is absent
+    # canonical field -> WooCommerce REST v3 name, read when the first is absent;
+    # "billing.email" is the email field of the record's billing object
     aliases: dict = field(default_factory=dict)
+    # field -> schema of each object of that list (an order's line_items): what
+    # is passed on of each item once the record is valid
+    record_lists: dict = field(default_factory=dict)
     # checks across fields, after the schema: record -> reason or None
     record_checks: tuple = ()
 
@@ -76,6 +80,9 @@ CUSTOMERS = Entity(
         "wc_customer_id": REQUIRED_ID,
         "email": {"check_with": checks.email},
         "display_name": TEXT,
+        "first_name": TEXT,  # read to derive display_name (in SQL), never stored
+        "last_name": TEXT,
+        "username": TEXT,
         "total_spent": MONEY,
         "order_count": COUNT,
         "first_order_date": TIMESTAMP,
@@ -106,4 +113,52 @@ CATEGORIES = Entity(
     record_checks=(checks.not_own_parent,),
 )
 
-ENTITIES = {entity.name: entity for entity in (PRODUCTS, CUSTOMERS, CATEGORIES)}
+# The checks of sql/upsert_orders.sql's line_item_error(), in its order.
+LINE_ITEM = {
+    "id": ID,
+    "product_id": {"required": True, "check_with": checks.integer_between(0, checks.MAX_BIGINT)},  # 0: deleted
+    "variation_id": {"check_with": checks.integer_between(0, checks.MAX_BIGINT)},
+    "quantity": {"required": True, **COUNT},
+    "subtotal": MONEY,
+    "total": MONEY,
+    "price": MONEY,
+    "sku": TEXT,
+    "name": TEXT,
+}
+
+ORDERS = Entity(
+    name="orders",
+    id_field="wc_order_id",
+    sql_function="upsert_orders",
+    value_field="status",
+    schema={
+        "wc_order_id": REQUIRED_ID,
+        "status": NAME,  # WooCommerce's or a custom one; processing and completed are paid
+        "currency": TEXT,
+        "total": MONEY,
+        "subtotal": MONEY,
+        "total_tax": MONEY,
+        "shipping_total": MONEY,
+        "discount_total": MONEY,
+        "customer_id": {"check_with": checks.integer_between(0, checks.MAX_BIGINT)},  # 0: a guest
+        "email": {"check_with": checks.email},
+        "billing_country": TEXT,
+        "created_at": TIMESTAMP,
+        "updated_at": TIMESTAMP,
+        "paid_at": TIMESTAMP,
+        "completed_at": TIMESTAMP,
+        "line_items": {"check_with": checks.record_list(LINE_ITEM, checks.MAX_LINE_ITEMS)},
+    },
+    aliases={
+        "wc_order_id": "id",
+        "email": "billing.email",
+        "billing_country": "billing.country",
+        "created_at": "date_created_gmt",
+        "updated_at": "date_modified_gmt",
+        "paid_at": "date_paid_gmt",
+        "completed_at": "date_completed_gmt",
+    },
+    record_lists={"line_items": LINE_ITEM},
+)
+
+ENTITIES = {entity.name: entity for entity in (PRODUCTS, CUSTOMERS, CATEGORIES, ORDERS)}

@@ -1,4 +1,4 @@
-"""HTTP handlers: one for the three sync routes, one for health, one for 404."""
+"""HTTP handlers: one for every sync route, one for health, one for 404."""
 import asyncio
 import logging
 

@@ -59,9 +59,31 @@ def project(record, entity):
     for name in entity.schema:
         value = record.get(name)
         if value is None and name in entity.aliases:
-            value = record.get(entity.aliases[name])
+            value = aliased(record, entity.aliases[name])
         if value is not None:
             doc[name] = value
+    return doc
+
+
+def aliased(record, alias):
+    """record's value at alias: a field name, or a path into nested objects ("billing.email")."""
+    if "." not in alias:
+        return record.get(alias)
+    value = record
+    for key in alias.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def project_items(doc, entity):
+    """doc with each of its record lists' items reduced to their fields, nulls dropped: run once
+    the record is valid (so every item is an object), like project() for the record itself."""
+    for name, item_schema in entity.record_lists.items():
+        if name in doc:
+            doc[name] = [{field: item[field] for field in item_schema if item.get(field) is not None}
+                         for item in doc[name]]
     return doc
 
 
@@ -95,25 +117,20 @@ def _holds_nul(value):
     return False
 
 
-def serialise(doc):
+def serialise(doc, record_lists=()):
     """(json_text, None), or (None, reason) for text PostgreSQL cannot hold.
 
     A Decimal field (an amount the checks have bounded) is written as the
-    exact JSON number it was sent as, which json.dumps cannot do. A Decimal
-    deeper down (in a category item) is never read by the SQL functions: it
-    goes as a float, so that 1e400 (inf) is refused instead of overflowing
-    PostgreSQL's numeric.
+    exact JSON number it was sent as, which json.dumps cannot do; so is one
+    in an item of a record list (a line item's price), whose fields are
+    checked and projected like the record's. A Decimal elsewhere (in a
+    category item) is never read by the SQL functions: it goes as a float,
+    so that 1e400 (inf) is refused instead of overflowing PostgreSQL's numeric.
     """
-    exact = [(name, value) for name, value in doc.items() if type(value) is Decimal]
-    if exact:
-        doc = {name: value for name, value in doc.items() if type(value) is not Decimal}
     try:
-        text = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=float)
+        text = _exact_json(doc, record_lists)
     except ValueError:
         return None, "number: must be finite"
-    if exact:  # field names are the schema's own: nothing to escape
-        numbers = ",".join(f'"{name}":{value}' for name, value in exact)
-        text = text[:-1] + ("," if len(text) > 2 else "") + numbers + "}"
     if "\\u0000" in text and _holds_nul(doc):
         return None, "text: must not contain NUL characters"
     if not text.isascii():
@@ -122,6 +139,19 @@ def serialise(doc):
         except UnicodeEncodeError:  # a lone surrogate, from a \ud800-style escape
             return None, "text: must be valid Unicode"
     return text, None
+
+
+def _exact_json(doc, record_lists=()):
+    """doc as compact JSON, its Decimal fields and the items of its record_lists written exactly."""
+    exact = [name for name, value in doc.items() if type(value) is Decimal or name in record_lists]
+    if not exact:
+        return json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=float)
+    text = _exact_json({name: value for name, value in doc.items() if name not in exact})
+    # field names are the schema's own: nothing to escape
+    parts = [f'"{name}":' + (str(doc[name]) if type(doc[name]) is Decimal else
+                             "[" + ",".join(_exact_json(item) for item in doc[name]) + "]")
+             for name in exact]
+    return text[:-1] + ("," if len(text) > 2 else "") + ",".join(parts) + "}"
 
 
 def merge_errors(batch, sql_errors):
@@ -144,10 +174,11 @@ def validate_batch(entity, records):
             continue
         doc = project(record, entity)
         if not validator.validate(doc, normalize=False):
-            text, reason = None, describe(validator.errors)
+            reason = describe(validator.errors)
         else:
             reason = next(filter(None, (check(doc) for check in entity.record_checks)), None)
-            text, reason = serialise(doc) if reason is None else (None, reason)
+            if reason is None:
+                text, reason = serialise(project_items(doc, entity), entity.record_lists)
         if reason:
             errors.append({"index": index, "id": reported_id(doc.get(entity.id_field)), "reason": reason})
             continue

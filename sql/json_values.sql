@@ -31,6 +31,11 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 254 $$;
 CREATE OR REPLACE FUNCTION max_categories_per_product() RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 100 $$;
 
+-- Most line items one order may hold (far above any real order): each
+-- becomes an order_items row, so the bound keeps one record's cost small.
+CREATE OR REPLACE FUNCTION max_line_items_per_order() RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 500 $$;
+
 -- Largest money amount accepted (a sanity bound, far above any real price).
 CREATE OR REPLACE FUNCTION max_money() RETURNS numeric
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 1e15::numeric $$;

@@ -104,6 +104,8 @@ BEGIN
                 SELECT r.unchanged, r.errors INTO v_unchanged, v_errors FROM upsert_customer_rows(p_store_id, p_records) r;
             WHEN 'categories' THEN
                 SELECT r.unchanged, r.errors INTO v_unchanged, v_errors FROM upsert_category_rows(p_store_id, p_records) r;
+            WHEN 'orders' THEN
+                SELECT r.unchanged, r.errors INTO v_unchanged, v_errors FROM upsert_order_rows(p_store_id, p_records) r;
         END CASE;
         v_skipped := v_received - jsonb_array_length(p_records) + jsonb_array_length(v_errors);
         v_synced := v_received - v_skipped - v_unchanged;

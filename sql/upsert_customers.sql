@@ -8,7 +8,10 @@
 --
 -- Accepts the spec's fields and WooCommerce REST v3's: id for
 -- wc_customer_id, date_created_gmt / date_modified_gmt for created_at /
--- updated_at.
+-- updated_at. A v3 customer has no display_name: it is derived from
+-- first_name, last_name and username (derived_display_name), which are not
+-- stored. Nor has it order figures: customer_order_stats derives them from
+-- the synced orders (sql/assistant_views.sql).
 
 -- One @ between two runs of anything but @ and ASCII whitespace. Spelled
 -- out rather than [:space:], whose meaning beyond ASCII is the locale's;
@@ -18,6 +21,26 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE
         WHEN length(btrim(json_string(value))) > max_email_length() THEN NULL
         WHEN btrim(json_string(value)) ~ '^[^@ \t\n\r\f\v]+@[^@ \t\n\r\f\v]+$' THEN btrim(json_string(value))
+    END
+$$;
+
+-- The stored form of an address json_email() accepted: the hex SHA-256 of
+-- it lower-cased (as ad platforms hash emails). Orders use it too.
+CREATE OR REPLACE FUNCTION email_hash(address text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT encode(digest(lower(address), 'sha256'), 'hex')
+$$;
+
+-- A display name like the spec's "John D.": the first name and the last
+-- name's initial, else the username up to its first separator ("john.doe"
+-- and "john@example.com" give "john"). A full last name is never kept.
+CREATE OR REPLACE FUNCTION derived_display_name(first_name text, last_name text, username text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN btrim(first_name, E' \t\n\r') <> '' THEN
+            btrim(first_name, E' \t\n\r')
+            || coalesce(' ' || upper(left(nullif(btrim(last_name, E' \t\n\r'), ''), 1)) || '.', '')
+        ELSE nullif(substring(btrim(username, E' \t\n\r') FROM '^[^@._+[:space:]-]+'), '')
     END
 $$;
 
@@ -36,12 +59,19 @@ $$;
 CREATE OR REPLACE FUNCTION upsert_customer_rows(p_store_id uuid, p_records jsonb,
                                                 OUT unchanged integer, OUT errors jsonb)
 LANGUAGE sql AS $$
+    -- Waits for a running order batch of the store (see order_lock_key);
+    -- the statement below then sees its orders.
+    SELECT pg_advisory_xact_lock_shared(order_lock_key(p_store_id));
+
     WITH raw AS MATERIALIZED (
         SELECT e.ord - 1 AS idx,
                jsonb_typeof(e.r) = 'object' AS is_object,
                coalesce(nullif(e.r -> 'wc_customer_id', 'null'), e.r -> 'id') AS wc_customer_id,
                e.r -> 'email' AS email,
                e.r -> 'display_name' AS display_name,
+               e.r -> 'first_name' AS first_name,
+               e.r -> 'last_name' AS last_name,
+               e.r -> 'username' AS username,
                e.r ->> 'total_spent' AS total_spent,
                e.r -> 'order_count' AS order_count,
                e.r ->> 'first_order_date' AS first_order_date,
@@ -56,6 +86,9 @@ LANGUAGE sql AS $$
                json_id(wc_customer_id) AS t_wc_customer_id,
                json_email(email) AS t_email,
                json_string(display_name) AS t_display_name,
+               json_string(first_name) AS t_first_name,
+               json_string(last_name) AS t_last_name,
+               json_string(username) AS t_username,
                text_money(total_spent) AS t_total_spent,
                json_bigint(order_count) AS t_order_count,
                text_timestamptz(first_order_date) AS t_first_order_date,
@@ -71,6 +104,9 @@ LANGUAGE sql AS $$
                    id_error('wc_customer_id', wc_customer_id, t_wc_customer_id, true),
                    email_error('email', email, t_email),
                    text_error('display_name', display_name, t_display_name, false),
+                   text_error('first_name', first_name, t_first_name, false),
+                   text_error('last_name', last_name, t_last_name, false),
+                   text_error('username', username, t_username, false),
                    money_error('total_spent', total_spent, t_total_spent),
                    integer_error('order_count', order_count, t_order_count, 0, max_integer()),
                    timestamp_error('first_order_date', first_order_date, t_first_order_date),
@@ -97,7 +133,8 @@ LANGUAGE sql AS $$
     written AS (
         INSERT INTO customers AS c (store_id, wc_customer_id, email_hash, display_name, total_spent,
                                     order_count, first_order_date, last_order_date, created_at, updated_at)
-        SELECT p_store_id, t_wc_customer_id, encode(digest(lower(t_email), 'sha256'), 'hex'), t_display_name,
+        SELECT p_store_id, t_wc_customer_id, email_hash(t_email),
+               coalesce(t_display_name, derived_display_name(t_first_name, t_last_name, t_username)),
                t_total_spent, t_order_count, t_first_order_date, t_last_order_date, t_created_at, t_updated_at
           FROM latest
          ORDER BY t_wc_customer_id
@@ -109,7 +146,15 @@ LANGUAGE sql AS $$
                -- a record without updated_at keeps the stored one, for the next stale check
                updated_at = coalesce(excluded.updated_at, c.updated_at)
          WHERE c.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= c.updated_at
-        RETURNING 1
+        RETURNING c.id, c.wc_customer_id
+    ),
+    -- Orders that were waiting for a customer written now.
+    resolved AS (
+        UPDATE orders o
+           SET customer_id = w.id
+          FROM written w
+         WHERE o.store_id = p_store_id AND o.wc_customer_id = w.wc_customer_id
+           AND o.customer_id IS DISTINCT FROM w.id
     )
     SELECT ((SELECT count(*) FROM latest) - (SELECT count(*) FROM written))::integer,
            (SELECT coalesce(jsonb_agg(jsonb_build_object(

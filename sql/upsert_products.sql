@@ -16,6 +16,8 @@ LANGUAGE sql AS $$
     -- Waits for a running category batch of the store (see category_lock_key);
     -- the statement below then sees its categories.
     SELECT pg_advisory_xact_lock_shared(category_lock_key(p_store_id));
+    -- And for a running order batch (see order_lock_key): its items then resolve below.
+    SELECT pg_advisory_xact_lock_shared(order_lock_key(p_store_id));
 
     WITH raw AS MATERIALIZED (
         SELECT e.ord - 1 AS idx,
@@ -138,7 +140,15 @@ LANGUAGE sql AS $$
                -- a record without updated_at keeps the stored one, for the next stale check
                updated_at = coalesce(excluded.updated_at, p.updated_at)
          WHERE p.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= p.updated_at
-        RETURNING p.id, p.wc_category_id, p.wc_category_ids
+        RETURNING p.id, p.wc_product_id, p.wc_category_id, p.wc_category_ids
+    ),
+    -- Order items that were waiting for a product written now.
+    resolved AS (
+        UPDATE order_items oi
+           SET product_id = w.id
+          FROM written w
+         WHERE oi.store_id = p_store_id AND oi.wc_product_id = w.wc_product_id
+           AND oi.product_id IS DISTINCT FROM w.id
     ),
     -- Every category of each written product: the primary one at position 0,
     -- the n-th item of categories at n (the order as sent; a primary that is

@@ -24,7 +24,7 @@ def stored(query, entity, store_id):
 
 def nothing_written(query, store_id):
     """Asserts that the store has no rows, no sync log and no last_sync_at."""
-    for table in ("products", "customers", "categories", "sync_logs"):
+    for table in ("products", "customers", "categories", "orders", "sync_logs"):
         count = query(sql.SQL("SELECT count(*) AS n FROM {} WHERE store_id = %s").format(sql.Identifier(table)),
                       (store_id,))
         assert count == [{"n": 0}], table

@@ -9,17 +9,9 @@ dict, or its JSON text where a number must reach both layers exactly as
 written (1e3, 5.0, 24.990).
 """
 import json
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class Case:
-    record: dict | str
-    reason: str | None = None  # None: stored
-
-    def __str__(self):  # the test's id
-        return f"{self.record if isinstance(self.record, str) else repr(self.record)[:70]} -> {self.reason}"
-
+from case_table import Case
+from order_cases import ORDER_CASES
 
 NOT_AN_OBJECT = "record: must be a JSON object"
 POSITIVE = "must be a positive integer"
@@ -212,4 +204,5 @@ CASES = {
         *each(category, "count", [-1], "must be between 0 and 2147483647", named="product_count"),
         *each(category, "parent", ["5"], INTEGER, named="parent_id"),
     ],
+    "orders": ORDER_CASES,
 }

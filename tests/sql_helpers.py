@@ -136,3 +136,28 @@ def every_step():
 
 def suspend(query, store_id):
     query("SELECT set_store_status(%s, 'suspended')", (store_id,))
+
+
+def text_columns(query):
+    """(table, column) of every text-like column of every table in the public schema."""
+    return [(row["table_name"], row["column_name"]) for row in query("""
+        SELECT c.table_name, c.column_name
+          FROM information_schema.columns c
+          JOIN information_schema.tables t USING (table_schema, table_name)
+         WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'
+           AND c.data_type IN ('text', 'character varying', 'character', 'json', 'jsonb', 'ARRAY')""")]
+
+
+def columns_holding(query, texts):
+    """[(table, column, text)] for each text of texts found, case-insensitively, in any row of any
+    text-like column of any table (every store's rows: nothing may hold them anywhere)."""
+    columns = text_columns(query)
+    assert ("customers", "email_hash") in columns and ("sync_logs", "error_message") in columns
+    found = []
+    for table, column in columns:
+        for text in texts:
+            [row] = query(sql.SQL("SELECT count(*) AS n FROM {} WHERE strpos(lower({}::text), %s) > 0")
+                          .format(sql.Identifier(table), sql.Identifier(column)), (text.lower(),))
+            if row["n"]:
+                found.append((table, column, text))
+    return found

@@ -133,3 +133,47 @@ async def test_category_resolution_reaches_products_of_a_concurrent_batch(post, 
     assert_ok(await products)
     assert_ok(await categories)
     assert_categories_resolved(query, store.id)
+
+
+# --- Orders against the products and customers they reference ---
+
+def assert_orders_resolved(query, store_id):
+    """Every order item and order pointing at an existing product or customer has it resolved."""
+    unresolved = query("""
+        SELECT i.wc_product_id FROM order_items i
+          JOIN products p ON p.store_id = i.store_id AND p.wc_product_id = i.wc_product_id
+         WHERE i.store_id = %s AND i.product_id IS DISTINCT FROM p.id
+        UNION ALL
+        SELECT o.wc_customer_id FROM orders o
+          JOIN customers c ON c.store_id = o.store_id AND c.wc_customer_id = o.wc_customer_id
+         WHERE o.store_id = %s AND o.customer_id IS DISTINCT FROM c.id
+    """, (store_id, store_id))
+    assert not unresolved, unresolved
+
+
+REFERENCED = {"products": {"wc_product_id": 5, "name": "five"}, "customers": {"wc_customer_id": 7}}
+
+
+@pytest.mark.parametrize("referenced", REFERENCED)
+@pytest.mark.parametrize("orders_first", [True, False], ids=["orders first", "orders second"])
+@pytest.mark.gen_test(timeout=30)
+async def test_orders_resolve_against_a_concurrent_batch_of_what_they_reference(
+        post, store, query, hold_store_row, referenced, orders_first):
+    """An order (customer 7, an item of product 5) and the product or customer, in two batches at
+    once: the first waits at stores.last_sync_at, uncommitted, while the second starts. Without
+    order_lock_key, neither would see the other's row and the reference would stay unresolved."""
+    batches = [("orders", {"wc_order_id": 1, "status": "completed", "customer_id": 7,
+                           "line_items": [{"product_id": 5, "quantity": 1}]}),
+               (referenced, REFERENCED[referenced])]
+    if not orders_first:
+        batches.reverse()
+    release = hold_store_row(store.id)
+    requests = []
+    for entity, row in batches:
+        requests.append(asyncio.ensure_future(post(f"/api/sync/{entity}", {entity: [row]}, store.token)))
+        await blocked_batch_pid(query, f"upsert_{entity}")
+    release()
+
+    for request in requests:
+        assert assert_ok(await request)["syncedCount"] == 1
+    assert_orders_resolved(query, store.id)

@@ -106,6 +106,28 @@ async def test_no_email_or_token_is_ever_logged_during_a_customer_sync(post, sto
     assert hash_token(store.token) not in logged
 
 
+@pytest.mark.gen_test
+async def test_no_buyer_detail_is_ever_logged_during_an_order_sync(post, store, logs, query):
+    billing = {"first_name": "Zebulon", "last_name": "Quartermaine", "address_1": "12 Nightingale Lane",
+               "phone": "+44 20 7946 0958", "email": EMAILS[0], "country": "GB"}
+    batch = [
+        {"id": 1, "status": "completed", "billing": billing, "customer_ip_address": "203.0.113.99",
+         "line_items": [{"product_id": 5, "quantity": 1}]},
+        {"id": 2, "status": "completed", "billing": {**billing, "email": EMAILS[1] + " x"}},  # not an address
+        {"id": 3, "status": "completed", "billing": billing,
+         "line_items": [{"product_id": 5, "quantity": 1, "name": EMAILS[2], "total": EMAILS[3]}]},
+    ]
+    response = await post("/api/sync/orders", {"orders": batch}, store.token)
+    assert response.code == 200, response.body
+    [line] = skip_lines(logs, "orders")
+    assert line.startswith("skipped 2 of 3 orders record(s)")
+
+    logged = everything_logged(logs).lower()
+    for secret in EMAILS + ["zebulon", "quartermaine", "nightingale", "7946", "203.0.113.99"]:
+        assert secret.lower() not in logged, secret
+    assert not re.search(r"[^\s=@]+@[^\s@]+\.[a-z]+", logged), "something that looks like an email was logged"
+
+
 @pytest.mark.parametrize("authorization", ["Bearer {token}", "Basic {token}", "{token}"])
 @pytest.mark.gen_test
 async def test_no_token_is_logged_on_a_401(post, store, logs, query, authorization):

@@ -150,6 +150,14 @@ async def test_json_number_amounts_are_stored_exactly_as_sent(post, store, query
     assert query("SELECT total_spent::text AS t FROM customers WHERE store_id = %s", (store.id,)) == \
         [{"t": "4999999.999999999999"}]
 
+    # in an order and in its line items alike (WooCommerce sends a line item's price as a number)
+    body = (b'{"orders": [{"id": 1, "status": "completed", "total": 54.970, "line_items": ['
+            b'{"product_id": 5, "quantity": 3, "price": 8.333333333333333333, "total": 25.00, "junk": 1e400}]}]}')
+    assert (await post("/api/sync/orders", body, store.token)).code == 200
+    assert query("SELECT o.total::text AS o, i.price::text AS p, i.total::text AS t FROM orders o "
+                 "JOIN order_items i USING (store_id) WHERE o.store_id = %s", (store.id,)) == \
+        [{"o": "54.970", "p": "8.333333333333333333", "t": "25.00"}]
+
 
 @pytest.mark.gen_test
 async def test_boundary_values_are_accepted(post, store, query):
@@ -372,7 +380,7 @@ def test_default_limits_are_the_documented_ones(config):
 
 # --- Routes ---
 
-@pytest.mark.parametrize("path", ["/api/sync/orders", "/api/sync/products/1", "/api/sync", "/", "/api/sync/Products"])
+@pytest.mark.parametrize("path", ["/api/sync/coupons", "/api/sync/products/1", "/api/sync", "/", "/api/sync/Products"])
 @pytest.mark.gen_test
 async def test_unknown_path_is_404(post, store, query, path):
     response = await post(path, {"products": [record("products", 1)]}, store.token)

@@ -1,6 +1,6 @@
-"""The spec's integration plan (section 9) for the three sync routes, over real HTTP and PostgreSQL.
+"""The spec's integration plan (section 9) for the four sync routes, over real HTTP and PostgreSQL.
 
-For products, customers and categories: a valid batch, an empty batch, a
+For products, customers, categories and orders: a valid batch, an empty batch, a
 missing or non-array entity field, a database error (caused by a trigger)
 rolling the whole batch back; then skipped records and their report,
 WooCommerce REST v3 shapes, stale and duplicate records, references that

@@ -32,6 +32,11 @@ valid_counts = st.integers(0, 10**6)
 valid_categories = st.lists(st.fixed_dictionaries(
     {"id": st.integers(1, 2**63 - 1)}, optional={"name": pg_text | st.none(), "slug": json_scalars}), max_size=3)
 valid_emails = st.from_regex(r"[a-z0-9.]{1,10}@[a-z]{1,8}\.[a-z]{2,4}", fullmatch=True) | st.just("")
+valid_line_items = st.lists(st.fixed_dictionaries(
+    {"product_id": st.integers(0, 2**63 - 1), "quantity": valid_counts},
+    optional={"id": st.integers(1, 2**63 - 1), "variation_id": st.integers(0, 10**6), "total": valid_money,
+              "price": valid_money, "sku": pg_text | st.none(), "name": pg_text, "meta_data": json_values}),
+    max_size=3)
 
 FIELDS = {
     "products": {"name": valid_names, "sku": pg_text, "price": valid_money, "sale_price": valid_money,
@@ -41,8 +46,13 @@ FIELDS = {
                   "created_at": valid_timestamps, "email": valid_emails},
     "categories": {"name": valid_names, "slug": pg_text, "product_count": valid_counts,
                    "parent_id": st.integers(0, 10**6)},
+    "orders": {"status": valid_names, "currency": pg_text, "total": valid_money, "discount_total": valid_money,
+               "customer_id": st.integers(0, 10**6), "billing": st.fixed_dictionaries(
+                   {}, optional={"email": valid_emails, "country": pg_text, "phone": pg_text}),
+               "date_paid_gmt": valid_timestamps, "line_items": valid_line_items},
 }
-REQUIRED = {"products": ["name"], "customers": [], "categories": ["name"]}
+REQUIRED = {"products": ["name"], "customers": [], "categories": ["name"], "orders": ["status"]}
+MONEY_FIELDS = {"price", "sale_price", "total_spent", "total", "discount_total"}
 
 
 @st.composite
@@ -113,17 +123,21 @@ def stored_id(sent):
 
 def expected_value(field, sent):
     """What a valid sent value is stored as."""
-    if field in ("price", "sale_price", "total_spent"):
+    if field in MONEY_FIELDS:
         return None if sent == "" else Decimal(str(sent))
     if field in ("updated_at", "created_at"):
         parsed = datetime.fromisoformat(sent)
         return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-    if field == "email":
-        return None  # checked as a hash elsewhere; never stored
+    if field in ("email", "billing"):
+        return None  # the email is checked as a hash elsewhere; never stored
     if field == "parent_id":
         return None  # resolved separately: wc_parent_id holds it
-    if field == "categories":
-        return None  # kept in product_categories and wc_category_ids, checked by the SQL tests
+    if field in ("categories", "line_items"):
+        return None  # kept in product_categories, order_items: checked by the SQL tests
+    if field == "customer_id":
+        return None  # stored as wc_customer_id, 0 as NULL: checked by the SQL tests
+    if field == "date_paid_gmt":
+        return None  # stored as paid_at: checked by the SQL tests
     return sent
 
 

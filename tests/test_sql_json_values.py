@@ -163,7 +163,8 @@ def test_reported_id_is_a_short_scalar_as_sent(json_text, expected, select):
 # Each limit, by its name in each layer.
 LIMITS = {
     "MAX_TEXT": "max_text_length", "MAX_EMAIL": "max_email_length",
-    "MAX_CATEGORIES": "max_categories_per_product", "MAX_MONEY": "max_money",
+    "MAX_CATEGORIES": "max_categories_per_product", "MAX_LINE_ITEMS": "max_line_items_per_order",
+    "MAX_MONEY": "max_money",
     "MAX_INT": "max_integer", "MAX_BIGINT": "max_bigint",
 }
 

@@ -1,7 +1,7 @@
-"""The batch contract all three sync functions share, and the functions behind it.
+"""The batch contract all four sync functions share, and the functions behind it.
 
-upsert_products / upsert_customers / upsert_categories(store, records
-[, sync_log_id]) each run one batch through sync_batch (sql/sync_batch.sql):
+upsert_products / upsert_customers / upsert_categories / upsert_orders(store,
+records [, sync_log_id]) each run one batch through sync_batch (sql/sync_batch.sql):
 a sync_logs row goes from 'running' to 'completed' or 'failed' with its
 counts, stores.last_sync_at is set, and the batch is all or nothing. These
 tests call the functions as an operator does from psql and check the
@@ -45,6 +45,9 @@ MISSING_REQUIRED = {
     "categories": [({"name": "no id"}, None, "wc_category_id: required field"),
                    ({"wc_category_id": 7}, 7, "name: required field"),
                    ({"wc_category_id": 8, "name": ""}, 8, "name: must not be empty")],
+    "orders": [({"status": "no id"}, None, "wc_order_id: required field"),
+               ({"wc_order_id": 7}, 7, "status: required field"),
+               ({"wc_order_id": 8, "status": " "}, 8, "status: must not be empty")],
 }
 
 
@@ -252,7 +255,7 @@ def test_sync_log_start_for_a_suspended_store_raises(store, query):
 
 def test_sync_log_start_rejects_an_unknown_entity(store, query):
     with pytest.raises(psycopg2.errors.CheckViolation):
-        start_log(query, store.id, "orders", 1)
+        start_log(query, store.id, "coupons", 1)
     assert sync_logs(query, store.id) == []
 
 

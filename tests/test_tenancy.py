@@ -43,7 +43,7 @@ def tenant_tables(tables):
 
 def test_the_expected_tables_exist(tables):
     assert {"stores", "api_tokens", "categories", "products", "product_categories",
-            "customers", "sync_logs"} <= tables
+            "customers", "orders", "order_items", "sync_logs"} <= tables
 
 
 def test_every_tenant_table_has_a_non_null_store_id(tables, query):

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from service.entities import CATEGORIES, CUSTOMERS, ENTITIES, PRODUCTS
+from service.entities import CATEGORIES, CUSTOMERS, ENTITIES, ORDERS, PRODUCTS
 from service.validation import describe, merge_errors, project, reported_id, serialise, validate_batch, validator_for
 
 SPEC_EXAMPLES = {
@@ -20,6 +20,15 @@ SPEC_EXAMPLES = {
         "last_order_date": "2026-01-15T10:30:00Z", "created_at": "2025-05-20T00:00:00Z",
     },
     "categories": {"wc_category_id": 10, "name": "Widgets", "parent_id": None, "product_count": 25},
+    "orders": {
+        "wc_order_id": 1001, "status": "completed", "currency": "EUR", "total": "54.97", "subtotal": "49.98",
+        "total_tax": "0.00", "shipping_total": "4.99", "discount_total": "0.00", "customer_id": 42,
+        "email": "john@example.com", "billing_country": "DE", "created_at": "2026-01-15T10:30:00Z",
+        "updated_at": "2026-01-16T08:00:00Z", "paid_at": "2026-01-15T10:31:00Z",
+        "completed_at": "2026-01-16T08:00:00Z",
+        "line_items": [{"id": 1, "product_id": 501, "variation_id": 0, "quantity": 2, "subtotal": "49.98",
+                        "total": "49.98", "price": 24.99, "sku": "BW-001", "name": "Blue Widget"}],
+    },
 }
 
 
@@ -138,3 +147,27 @@ def test_serialise_refuses_a_nested_decimal_too_large_for_a_float():
     assert serialise({"wc_product_id": 1, "categories": categories}) == (None, "number: must be finite")
     assert serialise({"wc_product_id": 1, "categories": [{"id": 5, "slug": Decimal("0.5")}]}) == \
         ('{"wc_product_id":1,"categories":[{"id":5,"slug":0.5}]}', None)
+
+
+def test_nested_aliases_read_into_objects_only():
+    assert project({"id": 1, "status": "s", "billing": {"email": "a@b.c", "country": "FR"}}, ORDERS) == \
+        {"wc_order_id": 1, "status": "s", "email": "a@b.c", "billing_country": "FR"}
+    assert project({"id": 1, "status": "s", "email": "top@b.c", "billing": {"email": "a@b.c"}}, ORDERS)["email"] \
+        == "top@b.c"
+    for billing in (None, "a@b.c", ["a@b.c"], {"email": None}):
+        assert "email" not in project({"id": 1, "status": "s", "billing": billing}, ORDERS)
+
+
+def test_line_items_are_passed_on_with_their_fields_only_and_amounts_exact():
+    record = {"id": 1, "status": "s", "line_items": [
+        {"product_id": 5, "quantity": 1, "price": Decimal("8.3333333333333333333"), "sku": None,
+         "meta_data": [{"key": "Gift message", "value": "For Ann"}], "taxes": [{"total": Decimal("1e400")}]}]}
+    batch = validate_batch(ORDERS, [record])
+    assert batch.records_json == \
+        '[{"wc_order_id":1,"status":"s","line_items":[{"product_id":5,"quantity":1,"price":8.3333333333333333333}]}]'
+
+
+def test_the_first_bad_line_item_is_reported_with_its_first_bad_field():
+    items = [{"product_id": 1, "quantity": 1}, {"product_id": -1, "quantity": "x"}, 5]
+    assert check(ORDERS, {"id": 1, "status": "s", "line_items": items}) == \
+        "line_items: item 1: product_id: must be between 0 and 9223372036854775807"
