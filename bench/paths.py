@@ -209,7 +209,6 @@ def copy_run(url, entity_name, lines, stores):
 
 # --- naive -----------------------------------------------------------------
 
-CONFLICT_KEYS = {"products": "wc_product_id", "customers": "wc_customer_id", "categories": "wc_category_id"}
 
 
 def naive_statement(entity_name):
@@ -231,7 +230,7 @@ def naive_statement(entity_name):
     updates = [sql.SQL("{0} = excluded.{0}").format(name) for name in names[2:]]
     upsert = sql.SQL("INSERT INTO {} AS t ({}) VALUES ({}) ON CONFLICT (store_id, {}) DO UPDATE SET {}, synced_at = now()") \
         .format(table, sql.SQL(", ").join(names), sql.SQL(", ").join(values),
-                sql.Identifier(CONFLICT_KEYS[entity_name]), sql.SQL(", ").join(updates))
+                sql.Identifier(ENTITIES[entity_name].id_field), sql.SQL(", ").join(updates))
     if entity_name != "products":
         return upsert
     return sql.SQL(

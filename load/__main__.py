@@ -18,9 +18,7 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -29,7 +27,9 @@ import psycopg2
 from psycopg2 import sql
 from tornado.httpclient import AsyncHTTPClient
 
+from bench.server import Server
 from service.auth import hash_token, new_token
+from service.entities import ENTITIES
 from service.migrate import migrate
 
 DATABASE_URL = os.environ.get("LOAD_DATABASE_URL", "postgresql://localhost:5432/wcsync_load")
@@ -138,8 +138,7 @@ def verify(stores):
     with conn.cursor() as cur:
         for store in stores:
             for entity, records in store.catalogue.items():
-                id_column = {"products": "wc_product_id", "customers": "wc_customer_id",
-                             "categories": "wc_category_id", "orders": "wc_order_id"}[entity]
+                id_column = ENTITIES[entity].id_field
                 cur.execute(sql.SQL("SELECT {}, count(*) FROM {} WHERE store_id = %s GROUP BY 1")
                             .format(sql.Identifier(id_column), sql.Identifier(entity)), (store.id,))
                 stored = dict(cur.fetchall())
@@ -155,26 +154,6 @@ def verify(stores):
             unresolved += waiting + abs(items - sum(len(order["line_items"]) for order in store.catalogue["orders"]))
     conn.close()
     return lost, duplicated, bad_logs, unresolved
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(port):
-    env = {**os.environ, "DATABASE_URL": DATABASE_URL, "PORT": str(port), "POOL_SIZE": "10"}
-    server = subprocess.Popen([sys.executable, "-m", "service", "serve"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return server
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("the server did not start")
 
 
 async def run(stores, base_url):
@@ -193,13 +172,8 @@ def main():
     if SERVER_URL:  # a running server, e.g. make run's, whose database is LOAD_DATABASE_URL
         stats, elapsed = asyncio.run(run(stores, SERVER_URL))
     else:
-        port = free_port()
-        server = start_server(port)
-        try:
-            stats, elapsed = asyncio.run(run(stores, f"http://127.0.0.1:{port}"))
-        finally:
-            server.terminate()
-            server.wait(timeout=60)
+        with Server(DATABASE_URL, pool_size=10) as server:
+            stats, elapsed = asyncio.run(run(stores, server.base_url))
     finished = all(store.requests == sum(-(-len(r) // BATCH) for r in store.catalogue.values())
                    for store in stores)
     lost, duplicated, bad_logs, unresolved = verify(stores) if finished else ("n/a",) * 4

@@ -1,7 +1,6 @@
 """Helpers shared by the HTTP tests: records, the rows they left, the error envelope, lock waits."""
 import asyncio
 import json
-import socket
 
 from psycopg2 import sql
 
@@ -49,9 +48,3 @@ async def blocked_batch_pid(query, function, timeout=10):
             return rows[0]["pid"]
         await asyncio.sleep(0.02)
     raise AssertionError(f"{function} never waited on a lock")
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

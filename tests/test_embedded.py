@@ -18,10 +18,10 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from bench.server import free_port
 from service import embedded
 from service.migrate import migrate, with_database
 
-from http_helpers import free_port
 from sql_helpers import every_step
 
 CHECKOUT = Path(__file__).resolve().parent.parent

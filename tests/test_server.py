@@ -14,10 +14,11 @@ import time
 import pytest
 from tornado.httpclient import AsyncHTTPClient
 
+from bench.server import free_port
 from service.logs import log_loop_exception
 from service.server import serve
 
-from http_helpers import blocked_batch_pid, free_port
+from http_helpers import blocked_batch_pid
 
 
 @pytest.mark.gen_test(timeout=30)

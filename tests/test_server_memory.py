@@ -3,14 +3,10 @@
 """
 import asyncio
 import contextlib
-import os
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
-from test_server import free_port
+
+from bench.server import Server, status_kib
 
 from raw_http import error_code, exchange, head
 
@@ -20,19 +16,8 @@ MB = 1024 * 1024
 @pytest.fixture(scope="module")
 def server(database_url):
     """A `python -m service serve` process: (port, pid)."""
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "service", "serve"],
-                               env={**os.environ, "DATABASE_URL": database_url, "PORT": str(port)},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError):
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        time.sleep(0.1)
-    yield port, process.pid
-    process.terminate()
-    process.wait(15)
+    with Server(database_url, pool_size=4) as process:
+        yield process.port, process.process.pid
 
 
 def reset_peak_rss(pid):
@@ -41,11 +26,7 @@ def reset_peak_rss(pid):
 
 
 def rss_mib(pid, field):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError(field)
+    return status_kib(pid, field) / 1024
 
 
 async def send_and_read(port, data):
