@@ -180,11 +180,12 @@ $$;
 CREATE OR REPLACE FUNCTION describe_run_problems(p_problems jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
     SELECT string_agg(e.key || ' batches ' || (
-               SELECT string_agg(k.key || ' ' || (
+               SELECT string_agg(k.kind || ' ' || (
                           SELECT string_agg(CASE WHEN r ->> 0 = r ->> 1 THEN r ->> 0 ELSE (r ->> 0) || '-' || (r ->> 1) END,
                                             ', ')
-                            FROM jsonb_array_elements(k.value) AS r), '; ')
-                 FROM jsonb_each(e.value) AS k), ' | ' ORDER BY e.key)
+                            FROM jsonb_array_elements(e.value -> k.kind) AS r), '; ' ORDER BY k.position)
+                 FROM unnest(ARRAY['missing', 'failed', 'running', 'unexpected']) WITH ORDINALITY AS k (kind, position)
+                WHERE e.value ? k.kind), ' | ' ORDER BY e.key)
       FROM jsonb_each(p_problems) AS e
 $$;
 

@@ -136,3 +136,10 @@ def every_step():
 
 def suspend(query, store_id):
     query("SELECT set_store_status(%s, 'suspended')", (store_id,))
+
+
+def deleted_ids(query, entity, store_id):
+    """The WooCommerce ids of the store's rows of entity marked deleted, in order."""
+    id_field = ENTITIES[entity].id_field
+    return [row[id_field] for row in rows(query, entity, store_id) if row["deleted_at"] is not None]
+
