@@ -139,3 +139,31 @@ async def record_failure(pool, store_id, sync_log_id, exc):
 
 async def ping(pool):
     return await fetch_one(pool, "SELECT 1")
+
+
+# Full sync runs (sql/sync_runs.sql). Each is one statement; a retry on a dead connection
+# (fetch_one) that follows one the database did run is refused as a conflict, not repeated.
+
+async def run_start(pool, store_id, entities, expected_json):
+    (run_id,) = await fetch_one(pool, "SELECT sync_run_start(%s, %s::text[], %s::jsonb)",
+                                (store_id, entities, expected_json))
+    return str(run_id)
+
+
+async def run_complete(pool, store_id, run_id, batches_json):
+    await fetch_one(pool, "SELECT count(*) FROM sync_run_complete(%s, %s, %s::jsonb)", (store_id, run_id, batches_json))
+
+
+async def run_abort(pool, store_id, run_id):
+    await fetch_one(pool, "SELECT sync_run_abort(%s, %s)", (store_id, run_id))
+
+
+async def run_status(pool, store_id, run_id):
+    """The run as the API shows it, or None."""
+    (status,) = await fetch_one(pool, "SELECT sync_run_status(%s, %s)", (store_id, run_id))
+    return status
+
+
+async def sync_status(pool, store_id):
+    (status,) = await fetch_one(pool, "SELECT sync_status(%s)", (store_id,))
+    return status
