@@ -13,7 +13,8 @@ from service.auth import hash_token, new_token
 from service.migrate import apply_migrations, database_name, recreate_database
 
 # Every table a case writes to, truncated before each case.
-TENANT_TABLES = ["product_categories", "products", "customers", "categories", "sync_logs", "api_tokens", "stores"]
+TENANT_TABLES = ["product_categories", "products", "customers", "categories", "sync_logs", "sync_runs", "api_tokens",
+                 "stores"]
 
 # The columns a record becomes, per entity: what the COPY ceiling writes.
 SCRATCH_COLUMNS = {
