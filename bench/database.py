@@ -14,7 +14,7 @@ from service.migrate import apply_migrations, database_name, recreate_database
 
 # Every table a case writes to, truncated before each case.
 TENANT_TABLES = ["order_items", "orders", "product_categories", "products", "customers", "categories", "sync_logs",
-                 "api_tokens", "stores"]
+                 "sync_runs", "api_tokens", "stores"]
 
 # The columns a record becomes, per entity: what the COPY ceiling writes.
 SCRATCH_COLUMNS = {

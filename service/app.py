@@ -4,6 +4,7 @@ import tornado.web
 from .entities import ENTITIES
 from .handlers import HealthHandler, NotFoundHandler, SyncHandler
 from .logs import keep_secrets_out_of_tornado_logs, log_request
+from .runs import ROUTES as RUN_ROUTES
 
 
 class Application(tornado.web.Application):
@@ -16,6 +17,6 @@ class Application(tornado.web.Application):
         self.pool = pool
         self.in_flight = set()
         routes = [(rf"/api/sync/{name}", SyncHandler, {"entity": entity}) for name, entity in ENTITIES.items()]
-        routes.append((r"/health", HealthHandler))
+        routes += [*RUN_ROUTES, (r"/health", HealthHandler)]
         keep_secrets_out_of_tornado_logs()
         super().__init__(routes, default_handler_class=NotFoundHandler, log_function=log_request)

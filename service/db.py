@@ -95,17 +95,28 @@ async def store_for_token(pool, token_hash):
     return await fetch_one(pool, "SELECT store_id, status FROM store_for_token(%s)", (token_hash,))
 
 
-async def sync_batch(pool, store_id, entity, records_json, records_received):
+@dataclass(frozen=True)
+class RunBatch:
+    """A batch's place in a full sync run (X-Sync-Run, X-Sync-Batch)."""
+    run_id: str
+    number: int
+
+
+async def sync_batch(pool, store_id, entity, records_json, records_received, run=None, skipped_ids=()):
     """Runs one batch through the entity's SQL function.
 
     The 'running' sync log is committed first (retried on a dead connection:
     at worst that leaves a second 'running' log, which sync_log_start()
     sweeps later); if the function call then dies (connection lost, statement
     timeout), the log is marked failed from a fresh connection and the error
-    is raised again.
+    is raised again. A batch of a run (run, a RunBatch) also names the ids of
+    the records skipped before the call that had a valid one: they count as
+    carried (sql/sync_runs.sql).
     """
+    run_id, number = (run.run_id, run.number) if run else (None, None)
     (sync_log_id,) = await fetch_one(
-        pool, "SELECT sync_log_start(%s, %s, %s)", (store_id, entity.name, records_received))
+        pool, "SELECT sync_log_start(%s, %s, %s, %s, %s, %s::bigint[])",
+        (store_id, entity.name, records_received, run_id, number, list(skipped_ids)))
     async with pool.acquire() as conn, conn.cursor() as cur:
         try:
             await execute(cur, entity.query, (store_id, records_json, sync_log_id))
@@ -119,11 +130,40 @@ async def sync_batch(pool, store_id, entity, records_json, records_received):
 async def record_failure(pool, store_id, sync_log_id, exc):
     first_line = str(exc).strip().partition("\n")[0]
     message = f"{type(exc).__name__}: {first_line}"
+    code = exc.pgcode if isinstance(exc, psycopg2.Error) and exc.pgcode else type(exc).__name__
     try:
-        await fetch_one(pool, "SELECT sync_log_fail(%s, %s, %s)", (store_id, sync_log_id, message))
+        await fetch_one(pool, "SELECT sync_log_fail(%s, %s, %s, %s)", (store_id, sync_log_id, message, code))
     except Exception:  # the database may still be away; sync_log_start() sweeps the log later
         log.warning("could not mark sync log %s failed", sync_log_id, exc_info=True)
 
 
 async def ping(pool):
     return await fetch_one(pool, "SELECT 1")
+
+
+# Full sync runs (sql/sync_runs.sql). Each is one statement; a retry on a dead connection
+# (fetch_one) that follows one the database did run is refused as a conflict, not repeated.
+
+async def run_start(pool, store_id, entities, expected_json):
+    (run_id,) = await fetch_one(pool, "SELECT sync_run_start(%s, %s::text[], %s::jsonb)",
+                                (store_id, entities, expected_json))
+    return str(run_id)
+
+
+async def run_complete(pool, store_id, run_id, batches_json):
+    await fetch_one(pool, "SELECT count(*) FROM sync_run_complete(%s, %s, %s::jsonb)", (store_id, run_id, batches_json))
+
+
+async def run_abort(pool, store_id, run_id):
+    await fetch_one(pool, "SELECT sync_run_abort(%s, %s)", (store_id, run_id))
+
+
+async def run_status(pool, store_id, run_id):
+    """The run as the API shows it, or None."""
+    (status,) = await fetch_one(pool, "SELECT sync_run_status(%s, %s)", (store_id, run_id))
+    return status
+
+
+async def sync_status(pool, store_id):
+    (status,) = await fetch_one(pool, "SELECT sync_status(%s)", (store_id,))
+    return status

@@ -1,6 +1,9 @@
-"""HTTP handlers: one for every sync route, one for health, one for 404."""
+"""HTTP handlers: one for every sync route, one for health, one for 404 (the runs' are in runs.py)."""
 import asyncio
+import json
 import logging
+import re
+import uuid
 
 import psycopg2
 import tornado.web
@@ -8,6 +11,7 @@ import tornado.web
 from . import db
 from .auth import bearer_token, hash_token
 from .body import BodyBuffer, announces_body, framing_problem, has_more_items, media_type
+from .checks import MAX_BIGINT
 from .logs import log_uncaught
 from .validation import merge_errors, parse_json, validate_batch
 
@@ -30,15 +34,36 @@ LOGGED_SKIPS = 3  # skipped records named in the log line of a batch; the respon
 # What a lost, restarting or overloaded database looks like from here.
 DATABASE_UNAVAILABLE = (psycopg2.OperationalError, psycopg2.InterfaceError, asyncio.TimeoutError)
 
+# The full sync run functions' own SQLSTATEs (sql/sync_runs.sql): their messages quote only ids and
+# batch numbers, and their DETAIL, when there is one, is JSON for the client.
+RUN_ERRORS = {
+    "WR000": (400, "bad_request"),
+    "WR001": (409, "unknown_run"),
+    "WR002": (409, "run_not_running"),
+    "WR003": (409, "run_conflict"),
+    "WR004": (409, "run_incomplete"),
+    "WR005": (409, "entity_not_in_run"),
+}
+
 
 class ApiError(tornado.web.HTTPError):
     """An error the client is told about, with a stable code and a clear message."""
 
-    def __init__(self, status_code, code, message, headers=None):
+    def __init__(self, status_code, code, message, headers=None, details=None):
         super().__init__(status_code)
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.details = details  # a JSON object, sent as error.details
+
+
+def run_error(exc, overrides):
+    """The ApiError for an error a run function raised on purpose, or None."""
+    status, code = overrides.get(exc.pgcode) or RUN_ERRORS.get(exc.pgcode, (None, None))
+    if status is None:
+        return None
+    detail = exc.diag.message_detail
+    return ApiError(status, code, exc.diag.message_primary, details=json.loads(detail) if detail else None)
 
 
 @tornado.web.stream_request_body
@@ -54,8 +79,9 @@ class JsonHandler(tornado.web.RequestHandler):
     def config(self):
         return self.application.config
 
-    async def database(self, awaitable):
-        """Awaits a database call; an unreachable database becomes 503, any other error 500.
+    async def database(self, awaitable, overrides=None):
+        """Awaits a database call; an unreachable database becomes 503, a run function's refusal
+        its status and code (RUN_ERRORS, or overrides: {sqlstate: (status, code)}), any other error 500.
 
         Only the error's class and SQLSTATE are logged: PostgreSQL's message
         may quote the data (a record, an email).
@@ -67,6 +93,9 @@ class JsonHandler(tornado.web.RequestHandler):
             raise ApiError(503, "service_unavailable", "The database is unavailable; retry later.",
                            {"Retry-After": str(RETRY_AFTER_SECONDS)}) from None
         except psycopg2.Error as exc:
+            refusal = run_error(exc, overrides or {})
+            if refusal:
+                raise refusal from None
             log.error("database error: %s (SQLSTATE %s)", type(exc).__name__, exc.pgcode)
             raise ApiError(500, "internal_error", "Internal server error.") from None
 
@@ -78,6 +107,30 @@ class JsonHandler(tornado.web.RequestHandler):
             for name in ("Content-Length", "Transfer-Encoding"):
                 self.request.headers.pop(name, None)
             raise ApiError(400, "bad_request", problem)
+
+    async def authenticate(self):
+        """Sets self.store_id from the bearer token: 401 without a live one, 403 for a suspended store."""
+        token = bearer_token(self.request.headers.get("Authorization"))
+        if token is None:
+            raise unauthorized("An 'Authorization: Bearer <token>' header is required.")
+        row = await self.database(db.store_for_token(self.pool, hash_token(token)))
+        if row is None:
+            raise unauthorized("Unknown or revoked API token.")
+        self.store_id, status = row
+        if status != "active":
+            raise ApiError(403, "forbidden", f"This store is {status}.")
+
+    def gzipped(self):
+        """Whether the body is gzipped; 415 for a content type, charset or encoding not accepted."""
+        kind, charset = media_type(self.request.headers.get("Content-Type"))
+        if kind != "application/json":
+            raise ApiError(415, "unsupported_media_type", "Content-Type must be application/json.")
+        if charset not in (None, "utf-8"):
+            raise ApiError(415, "unsupported_media_type", "The only charset accepted is utf-8.")
+        encoding = self.request.headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding not in ("identity", "gzip"):
+            raise ApiError(415, "unsupported_media_type", "Content-Encoding must be gzip, or absent.")
+        return encoding == "gzip"
 
     def log_exception(self, typ, value, tb):
         """Tornado's logs the request (its headers hold the token, its URI may hold a query
@@ -92,15 +145,17 @@ class JsonHandler(tornado.web.RequestHandler):
     def write_error(self, status_code, **kwargs):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, ApiError):
-            code, message = exc.code, exc.message
+            error = {"code": exc.code, "message": exc.message}
+            if exc.details is not None:
+                error["details"] = exc.details
             for name, value in exc.headers.items():
                 self.set_header(name, value)
         else:  # Tornado's own errors (405, ...) and anything unexpected
-            code = ERROR_CODES.get(status_code, "error")
-            message = self._reason if status_code < 500 else "Internal server error."
+            error = {"code": ERROR_CODES.get(status_code, "error"),
+                     "message": self._reason if status_code < 500 else "Internal server error."}
         if status_code == 405:
             self.set_header("Allow", ", ".join(self.allowed_methods()))
-        self.finish({"success": False, "error": {"code": code, "message": message}})
+        self.finish({"success": False, "error": error})
 
 
 class NotFoundHandler(JsonHandler):
@@ -126,6 +181,28 @@ def unauthorized(message):
     return ApiError(401, "unauthorized", message, {"WWW-Authenticate": "Bearer"})
 
 
+BATCH_NUMBER = re.compile(r"[1-9][0-9]{0,6}")
+
+
+def run_batch(headers):
+    """The batch's place in a full sync run (X-Sync-Run, X-Sync-Batch), or None; 400 if malformed."""
+    run_id, number = headers.get("X-Sync-Run"), headers.get("X-Sync-Batch")
+    if run_id is None and number is None:
+        return None
+    try:
+        run_id = str(uuid.UUID(run_id or ""))
+    except ValueError:
+        raise ApiError(400, "bad_request", "X-Sync-Run must be a run id, sent with X-Sync-Batch.") from None
+    if number is None or not BATCH_NUMBER.fullmatch(number.strip()):
+        raise ApiError(400, "bad_request", "X-Sync-Batch must be a batch number (1, 2, 3...), sent with X-Sync-Run.")
+    return db.RunBatch(run_id, int(number))
+
+
+def carried_ids(errors):
+    """The valid WooCommerce ids of the records skipped here: a run counts them as carried."""
+    return [error["id"] for error in errors if type(error["id"]) is int and 0 < error["id"] <= MAX_BIGINT]
+
+
 def describe_skip(error):
     # The id only when it is a number: a string could be anything, an email too.
     wc_id = error["id"] if isinstance(error["id"], int) else None
@@ -146,33 +223,14 @@ class SyncHandler(JsonHandler):
 
     async def prepare(self):
         super().prepare()
-        token = bearer_token(self.request.headers.get("Authorization"))
-        if token is None:
-            raise unauthorized("An 'Authorization: Bearer <token>' header is required.")
-        row = await self.database(db.store_for_token(self.pool, hash_token(token)))
-        if row is None:
-            raise unauthorized("Unknown or revoked API token.")
-        self.store_id, status = row
-        if status != "active":
-            raise ApiError(403, "forbidden", f"This store is {status}.")
+        await self.authenticate()
         if self.request.method != "POST":
             raise tornado.web.HTTPError(405)
+        self.run = run_batch(self.request.headers)
         self.body = BodyBuffer(self.config.max_body_bytes, self.gzipped())
         if int(self.request.headers.get("Content-Length", 0)) > self.lingering_limit():
             raise self.too_large_error()
         self.application.in_flight.add(self)
-
-    def gzipped(self):
-        """Whether the body is gzipped; 415 for a content type, charset or encoding not accepted."""
-        kind, charset = media_type(self.request.headers.get("Content-Type"))
-        if kind != "application/json":
-            raise ApiError(415, "unsupported_media_type", "Content-Type must be application/json.")
-        if charset not in (None, "utf-8"):
-            raise ApiError(415, "unsupported_media_type", "The only charset accepted is utf-8.")
-        encoding = self.request.headers.get("Content-Encoding", "identity").strip().lower()
-        if encoding not in ("identity", "gzip"):
-            raise ApiError(415, "unsupported_media_type", "Content-Encoding must be gzip, or absent.")
-        return encoding == "gzip"
 
     def lingering_limit(self):
         """How much of a body is read at most: past max_body_bytes, only so that the client reads the 413."""
@@ -240,9 +298,8 @@ class SyncHandler(JsonHandler):
         batch = validate_batch(self.entity, records)
         received = len(records)
         del records  # the parsed batch is not kept in memory while the database works
-        result = await self.database(
-            db.sync_batch(self.pool, self.store_id, self.entity, batch.records_json, received)
-        )
+        result = await self.database(db.sync_batch(
+            self.pool, self.store_id, self.entity, batch.records_json, received, self.run, carried_ids(batch.errors)))
         if result.status != "completed":
             # The reason is in sync_logs.error_message; PostgreSQL's text may quote data.
             log.error("%s sync %s of store %s failed and was rolled back",

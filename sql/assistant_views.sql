@@ -3,7 +3,9 @@
 -- category performance. Each counts paid orders only, and each is queried
 -- for one store (WHERE store_id = ...): the condition reaches every table
 -- scan, through indexes whose first column is store_id
--- (tests/test_assistant_views.py checks the plans).
+-- (tests/test_assistant_views.py checks the plans). Rows a full sync run
+-- marked deleted are left out: deleted orders, customers and categories. A
+-- deleted product's items still count: the sales happened.
 
 -- WooCommerce's paid statuses (wc_get_is_paid_statuses()).
 CREATE OR REPLACE FUNCTION paid_order_statuses() RETURNS text[]
@@ -23,7 +25,7 @@ WITH paid_by_customer AS NOT MATERIALIZED (
            (array_agg(email_hash ORDER BY created_at DESC NULLS LAST, id DESC)
                FILTER (WHERE email_hash IS NOT NULL))[1] AS email_hash
       FROM orders
-     WHERE status = ANY (paid_order_statuses()) AND wc_customer_id IS NOT NULL
+     WHERE status = ANY (paid_order_statuses()) AND deleted_at IS NULL AND wc_customer_id IS NOT NULL
      GROUP BY store_id, wc_customer_id
 )
 SELECT c.store_id, c.wc_customer_id, coalesce(c.email_hash, o.email_hash) AS email_hash,
@@ -33,6 +35,7 @@ SELECT c.store_id, c.wc_customer_id, coalesce(c.email_hash, o.email_hash) AS ema
        coalesce(c.last_order_date, o.last_order_date) AS last_order_date
   FROM customers c
   LEFT JOIN paid_by_customer o ON o.store_id = c.store_id AND o.wc_customer_id = c.wc_customer_id
+ WHERE c.deleted_at IS NULL
 UNION ALL
 SELECT o.store_id, o.wc_customer_id, o.email_hash, o.order_count, o.total_spent, o.first_order_date,
        o.last_order_date
@@ -41,7 +44,8 @@ SELECT o.store_id, o.wc_customer_id, o.email_hash, o.order_count, o.total_spent,
 UNION ALL
 SELECT store_id, NULL, email_hash, count(*)::integer, coalesce(sum(total), 0), min(created_at), max(created_at)
   FROM orders
- WHERE status = ANY (paid_order_statuses()) AND wc_customer_id IS NULL AND email_hash IS NOT NULL
+ WHERE status = ANY (paid_order_statuses()) AND deleted_at IS NULL AND wc_customer_id IS NULL
+   AND email_hash IS NOT NULL
  GROUP BY store_id, email_hash;
 
 -- One row per category with paid sales: every category of each item's
@@ -56,7 +60,7 @@ SELECT i.store_id, pc.wc_category_id, c.name AS category_name,
   JOIN orders o ON o.store_id = i.store_id AND o.id = i.order_id
   JOIN product_categories pc ON pc.store_id = i.store_id AND pc.product_id = i.product_id
   LEFT JOIN categories c ON c.store_id = pc.store_id AND c.wc_category_id = pc.wc_category_id
- WHERE o.status = ANY (paid_order_statuses())
+ WHERE o.status = ANY (paid_order_statuses()) AND o.deleted_at IS NULL AND c.deleted_at IS NULL
  GROUP BY i.store_id, pc.wc_category_id, c.name;
 
 -- category_sales with each category's descendants included: a row for
@@ -75,7 +79,7 @@ SELECT s.id AS store_id, r.wc_category_id, r.category_name, r.order_count, r.uni
           FROM order_items i
           JOIN orders o ON o.store_id = i.store_id AND o.id = i.order_id
           JOIN product_categories pc ON pc.store_id = i.store_id AND pc.product_id = i.product_id
-         WHERE i.store_id = s.id AND o.status = ANY (paid_order_statuses())
+         WHERE i.store_id = s.id AND o.status = ANY (paid_order_statuses()) AND o.deleted_at IS NULL
         UNION  -- not ALL: an item reaches each ancestor once
         SELECT ic.order_id, ic.position, c.wc_parent_id
           FROM item_categories ic
@@ -87,5 +91,6 @@ SELECT s.id AS store_id, r.wc_category_id, r.category_name, r.order_count, r.uni
       FROM item_categories ic
       JOIN order_items i ON i.store_id = s.id AND i.order_id = ic.order_id AND i.position = ic.position
       LEFT JOIN categories c ON c.store_id = s.id AND c.wc_category_id = ic.wc_category_id
+     WHERE c.deleted_at IS NULL
      GROUP BY ic.wc_category_id, c.name
  ) AS r;

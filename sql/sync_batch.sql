@@ -15,18 +15,35 @@
 CREATE OR REPLACE FUNCTION abandoned_after() RETURNS interval
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT interval '1 hour' $$;
 
-CREATE OR REPLACE FUNCTION sync_log_start(p_store_id uuid, p_entity_type text, p_records_received integer)
-RETURNS uuid
-LANGUAGE plpgsql AS $$
+-- Raises unless the store exists and is active.
+CREATE OR REPLACE FUNCTION store_must_be_active(p_store_id uuid) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v_status text;
-    v_id uuid;
 BEGIN
     SELECT status INTO v_status FROM stores WHERE id = p_store_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'store % does not exist', p_store_id USING ERRCODE = 'foreign_key_violation';
     ELSIF v_status <> 'active' THEN
         RAISE EXCEPTION 'store % is %', p_store_id, v_status USING ERRCODE = 'insufficient_privilege';
+    END IF;
+END
+$$;
+
+-- A batch of a full sync run (sql/sync_runs.sql) names its run and batch
+-- number; the ids of records its caller skipped with a valid id
+-- (p_skipped_ids) count as carried, as the store still has them.
+CREATE OR REPLACE FUNCTION sync_log_start(p_store_id uuid, p_entity_type text, p_records_received integer,
+                                          p_run_id uuid DEFAULT NULL, p_run_batch integer DEFAULT NULL,
+                                          p_skipped_ids bigint[] DEFAULT NULL)
+RETURNS uuid
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_id uuid;
+BEGIN
+    PERFORM store_must_be_active(p_store_id);
+    IF p_run_id IS NOT NULL OR p_run_batch IS NOT NULL THEN
+        PERFORM sync_run_batch_check(p_store_id, p_run_id, p_entity_type, p_run_batch);
     END IF;
     -- A batch that died without an outcome (its server killed, or the
     -- database away when its failure was to be recorded) left its log
@@ -35,24 +52,30 @@ BEGIN
     UPDATE sync_logs
        SET status = 'failed', completed_at = clock_timestamp(),
            error_message = 'abandoned: the batch ended without recording an outcome',
+           error_code = 'abandoned', carried_ids = NULL,
            records_synced = 0, records_unchanged = 0, records_skipped = records_received
      WHERE store_id = p_store_id
        AND id IN (SELECT id FROM sync_logs
                    WHERE store_id = p_store_id AND status = 'running'
                      AND started_at < clock_timestamp() - abandoned_after()
                      FOR UPDATE SKIP LOCKED);
-    INSERT INTO sync_logs (store_id, entity_type, records_received)
-    VALUES (p_store_id, p_entity_type, p_records_received)
+    INSERT INTO sync_logs (store_id, entity_type, records_received, run_id, run_batch, carried_ids)
+    VALUES (p_store_id, p_entity_type, p_records_received, p_run_id, p_run_batch,
+            CASE WHEN p_run_id IS NOT NULL THEN coalesce(p_skipped_ids, '{}') END)
     RETURNING id INTO v_id;
     RETURN v_id;
 END
 $$;
 
-CREATE OR REPLACE FUNCTION sync_log_fail(p_store_id uuid, p_sync_log_id uuid, p_error_message text)
+-- p_error_code: the SQLSTATE or error class, shown by sync_status(); the
+-- message stays here, as it may quote data.
+CREATE OR REPLACE FUNCTION sync_log_fail(p_store_id uuid, p_sync_log_id uuid, p_error_message text,
+                                         p_error_code text DEFAULT NULL)
 RETURNS void
 LANGUAGE sql AS $$
     UPDATE sync_logs
-       SET status = 'failed', error_message = p_error_message, completed_at = clock_timestamp(),
+       SET status = 'failed', error_message = p_error_message, error_code = p_error_code,
+           completed_at = clock_timestamp(), carried_ids = NULL,
            records_synced = 0, records_unchanged = 0, records_skipped = records_received
      WHERE store_id = p_store_id AND id = p_sync_log_id AND status = 'running'
 $$;
@@ -76,6 +99,7 @@ DECLARE
     v_synced integer;
     v_skipped integer;
     v_message text;
+    v_run_id uuid;
 BEGIN
     IF jsonb_typeof(p_records) IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION 'records must be a JSON array' USING ERRCODE = 'invalid_parameter_value';
@@ -83,7 +107,7 @@ BEGIN
     IF p_sync_log_id IS NULL THEN
         p_sync_log_id := sync_log_start(p_store_id, p_entity_type, jsonb_array_length(p_records));
     END IF;
-    SELECT records_received INTO v_received
+    SELECT records_received, run_id INTO v_received, v_run_id
       FROM sync_logs
      WHERE store_id = p_store_id AND id = p_sync_log_id
        AND entity_type = p_entity_type AND status = 'running'
@@ -112,13 +136,17 @@ BEGIN
 
         UPDATE sync_logs
            SET status = 'completed', records_synced = v_synced, records_unchanged = v_unchanged,
-               records_skipped = v_skipped, completed_at = clock_timestamp()
+               records_skipped = v_skipped, completed_at = clock_timestamp(),
+               -- what a run's batch carried, in the batch's own transaction; kept only
+               -- while the run runs (one aborted meanwhile has no use for it)
+               carried_ids = CASE WHEN sync_run_is_running(p_store_id, v_run_id)
+                                  THEN carried_ids || record_ids(p_entity_type, p_records) END
          WHERE store_id = p_store_id AND id = p_sync_log_id;
         UPDATE stores SET last_sync_at = greatest(last_sync_at, now()) WHERE id = p_store_id;
         RETURN (p_sync_log_id, 'completed', v_synced, v_unchanged, v_skipped, v_errors, NULL)::sync_result;
     EXCEPTION WHEN OTHERS THEN
         v_message := SQLERRM;
-        PERFORM sync_log_fail(p_store_id, p_sync_log_id, v_message);
+        PERFORM sync_log_fail(p_store_id, p_sync_log_id, v_message, SQLSTATE);
         RETURN (p_sync_log_id, 'failed', 0, 0, v_received, '[]'::jsonb, v_message)::sync_result;
     END;
 END

@@ -79,7 +79,8 @@ BEGIN
          ORDER BY l.t_wc_category_id
         ON CONFLICT (store_id, wc_category_id) DO UPDATE
            SET name = excluded.name, slug = excluded.slug, wc_parent_id = excluded.wc_parent_id,
-               parent_id = excluded.parent_id, product_count = excluded.product_count, synced_at = now()
+               parent_id = excluded.parent_id, product_count = excluded.product_count, synced_at = now(),
+               deleted_at = NULL  -- carried again: the store has it
         RETURNING c.wc_category_id
     )
     SELECT (SELECT array_agg(wc_category_id) FROM written),

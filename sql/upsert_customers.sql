@@ -144,8 +144,10 @@ LANGUAGE sql AS $$
                first_order_date = excluded.first_order_date, last_order_date = excluded.last_order_date,
                created_at = excluded.created_at, synced_at = now(),
                -- a record without updated_at keeps the stored one, for the next stale check
-               updated_at = coalesce(excluded.updated_at, c.updated_at)
+               updated_at = coalesce(excluded.updated_at, c.updated_at),
+               deleted_at = NULL  -- carried again: the store has it (a full sync run had marked it deleted)
          WHERE c.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= c.updated_at
+            OR c.deleted_at IS NOT NULL
         RETURNING c.id, c.wc_customer_id
     ),
     -- Orders that were waiting for a customer written now.

@@ -168,8 +168,10 @@ LANGUAGE sql AS $$
                created_at = excluded.created_at, paid_at = excluded.paid_at,
                completed_at = excluded.completed_at, synced_at = now(),
                -- a record without updated_at keeps the stored one, for the next stale check
-               updated_at = coalesce(excluded.updated_at, o.updated_at)
+               updated_at = coalesce(excluded.updated_at, o.updated_at),
+               deleted_at = NULL  -- carried again: the store has it (a full sync run had marked it deleted)
          WHERE o.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= o.updated_at
+            OR o.deleted_at IS NOT NULL
         RETURNING o.id, o.wc_order_id
     ),
     -- Each order's line_items by its WooCommerce id, for the written ones to

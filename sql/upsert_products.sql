@@ -138,8 +138,10 @@ LANGUAGE sql AS $$
                status = excluded.status, type = excluded.type,
                created_at = excluded.created_at, synced_at = now(),
                -- a record without updated_at keeps the stored one, for the next stale check
-               updated_at = coalesce(excluded.updated_at, p.updated_at)
+               updated_at = coalesce(excluded.updated_at, p.updated_at),
+               deleted_at = NULL  -- carried again: the store has it (a full sync run had marked it deleted)
          WHERE p.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= p.updated_at
+            OR p.deleted_at IS NOT NULL
         RETURNING p.id, p.wc_product_id, p.wc_category_id, p.wc_category_ids
     ),
     -- Order items that were waiting for a product written now.

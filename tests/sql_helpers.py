@@ -161,3 +161,10 @@ def columns_holding(query, texts):
             if row["n"]:
                 found.append((table, column, text))
     return found
+
+
+def deleted_ids(query, entity, store_id):
+    """The WooCommerce ids of the store's rows of entity marked deleted, in order."""
+    id_field = ENTITIES[entity].id_field
+    return [row[id_field] for row in rows(query, entity, store_id) if row["deleted_at"] is not None]
+

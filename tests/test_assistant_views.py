@@ -184,3 +184,33 @@ def test_a_query_for_one_store_scans_only_that_stores_rows(view, crowded, store,
         if table != "stores":
             assert node_type in ("Index Scan", "Index Only Scan", "Bitmap Heap Scan"), (table, node_type)
             assert "store_id = " in condition, (table, node_type, condition)
+
+
+def test_rows_a_full_sync_run_marked_deleted_are_left_out(store, sync_sql, query):
+    """Deleted orders, customers and categories leave the views; a deleted product's sales stay."""
+    sync_sql("categories", store.id, [{"id": 10, "name": "Kept"}, {"id": 20, "name": "Gone"}])
+    sync_sql("products", store.id, [{"id": 1, "name": "kept", "categories": [{"id": 10}]},
+                                    {"id": 2, "name": "gone", "categories": [{"id": 10}, {"id": 20}]}])
+    sync_sql("customers", store.id, [{"id": 7}, {"id": 8}])
+    kept_order = {"id": 100, "status": "completed", "customer_id": 7, "total": "3", "line_items": [
+        {"product_id": 1, "quantity": 1, "total": "1"}, {"product_id": 2, "quantity": 1, "total": "2"}]}
+    sync_sql("orders", store.id, [
+        kept_order,
+        {"id": 101, "status": "completed", "customer_id": 7, "total": "5",
+         "line_items": [{"product_id": 1, "quantity": 5, "total": "5"}]},
+        {"id": 102, "status": "completed", "customer_id": 8, "total": "4"}])
+    [run] = query("SELECT sync_run_start(%s, ARRAY['categories', 'products', 'customers', 'orders']) AS id",
+                  (store.id,))
+    for entity, records in [("categories", [{"id": 10, "name": "Kept"}]),
+                            ("products", [{"id": 1, "name": "kept", "categories": [{"id": 10}]}]),
+                            ("customers", [{"id": 7}]), ("orders", [kept_order])]:
+        query("SELECT * FROM sync_run_batch(%s, %s, %s, 1, %s::jsonb)",
+              (store.id, run["id"], entity, json.dumps(records)))
+    query("SELECT * FROM sync_run_complete(%s, %s, %s::jsonb)",
+          (store.id, run["id"], json.dumps(dict.fromkeys(["categories", "products", "customers", "orders"], 1))))
+
+    stats = {key[0]: figures[:2] for key, figures in customer_stats(query, store.id).items()}
+    assert stats == {7: (1, Decimal(3))}  # customer 8 deleted; order 101 deleted
+    # order 100 alone: product 1's item in category 10, and deleted product 2's item still counted there
+    assert category_figures(query, "category_sales", store.id) == {10: ("Kept", 1, 2, Decimal(3))}
+    assert category_figures(query, "category_sales_rollup", store.id) == {10: ("Kept", 1, 2, Decimal(3))}

@@ -54,7 +54,7 @@ def test_every_field_is_stored_as_sent(store, sync_sql, query):
         "discount_total": None, "wc_customer_id": 42, "customer_id": None,
         "email_hash": sha256_hex("john@example.com"), "billing_country": "DE",
         "created_at": datetime(2026, 1, 15, 10, 30, tzinfo=UTC), "updated_at": datetime(2026, 1, 16, 7, tzinfo=UTC),
-        "paid_at": datetime(2026, 1, 15, tzinfo=UTC), "completed_at": datetime(2026, 1, 16, 7, tzinfo=UTC)}
+        "paid_at": datetime(2026, 1, 15, tzinfo=UTC), "completed_at": datetime(2026, 1, 16, 7, tzinfo=UTC), "deleted_at": None}
     stored = rows(query, "order_items", store.id, order_by="position")
     assert [{key: item[key] for key in item if key not in ("store_id", "order_id")} for item in stored] == [
         {"position": 0, "wc_line_item_id": 7, "wc_product_id": 501, "product_id": None, "wc_variation_id": 502,
