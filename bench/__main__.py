@@ -39,6 +39,7 @@ BENCH_CATEGORY_TREE (200: categories of each products store), BENCH_CATEGORY_REC
 (1000: categories of each categories store), BENCH_BACKGROUND_STORES (20), BENCH_POOL_SIZE (10),
 BENCH_INITIAL_SYNC (1), BENCH_INITIAL_PRODUCTS (100000), BENCH_INITIAL_CUSTOMERS (200000).
 """
+
 import asyncio
 import functools
 import json
@@ -87,8 +88,7 @@ class Config:
 
 def background(config):
     stores, categories, products, customers, orders = config.background
-    return {"stores": stores, "categories": categories, "products": products, "customers": customers,
-            "orders": orders}
+    return {"stores": stores, "categories": categories, "products": products, "customers": customers, "orders": orders}
 
 
 @dataclass
@@ -112,6 +112,7 @@ def log(message):
 
 
 # --- the stores' data --------------------------------------------------------
+
 
 @functools.cache
 def tree(seed, count):
@@ -138,12 +139,11 @@ def catalogue(entity, count, seed, tree_size):
 @functools.cache
 def order_catalogue_json():
     """The products and customers every orders store holds before its orders."""
-    return (json.dumps(data.products(ORDER_CATALOGUE, tree(0, 20), 0)),
-            json.dumps(data.customers(ORDER_CATALOGUE, 0)))
+    return (json.dumps(data.products(ORDER_CATALOGUE, tree(0, 20), 0)), json.dumps(data.customers(ORDER_CATALOGUE, 0)))
 
 
 def chunks(records, size):
-    return [records[start:start + size] for start in range(0, len(records), size)]
+    return [records[start : start + size] for start in range(0, len(records), size)]
 
 
 def per_client(total, batch, clients):
@@ -152,6 +152,7 @@ def per_client(total, batch, clients):
 
 
 # --- one case ----------------------------------------------------------------
+
 
 class Case:
     """One path x entity x batch size x client count, run config.runs times."""
@@ -171,8 +172,9 @@ class Case:
         stores = database.create_stores(self.config.url, self.clients, f"bench {self.entity}")
         store_ids = [store_id for store_id, _ in stores]
         if self.entity == "products":
-            database.load_categories(self.config.url, store_ids,
-                                     [tree_json(seed, self.config.category_tree) for seed in range(self.clients)])
+            database.load_categories(
+                self.config.url, store_ids, [tree_json(seed, self.config.category_tree) for seed in range(self.clients)]
+            )
         if self.entity == "orders":
             products, customers = order_catalogue_json()
             database.load(self.config.url, "products", store_ids, products)
@@ -240,8 +242,7 @@ class Case:
             if server:
                 server.stop()
         result = Result(self.path, self.entity, self.batch, self.clients, self.clients * self.count, rates, peak)
-        log(f"  {self}: {report.rate(result.median)} records/s"
-            + (f", server peak RSS {peak:.0f} MiB" if peak else ""))
+        log(f"  {self}: {report.rate(result.median)} records/s" + (f", server peak RSS {peak:.0f} MiB" if peak else ""))
         return result
 
     def __str__(self):
@@ -251,7 +252,7 @@ class Case:
 def cases(config):
     for path in config.paths:
         for entity in config.entities:
-            for batch in ([RATIO_BATCH] if path == "naive" else config.batches):
+            for batch in [RATIO_BATCH] if path == "naive" else config.batches:
                 if entity == "categories" and batch > config.category_records:
                     continue
                 if entity == "orders" and path in ROW_PATHS:
@@ -262,13 +263,31 @@ def cases(config):
 
 # --- the report ----------------------------------------------------------------
 
+
 def results_table(results):
-    rows = [[PATH_LABELS[r.path], r.entity, f"{r.batch:,}", r.clients, f"{r.records_per_run:,}",
-             report.rate(r.median), f"{report.rate(min(r.rates))} – {report.rate(max(r.rates))}",
-             f"{r.peak_rss_mib:.0f}" if r.peak_rss_mib else "–"]
-            for r in results]
-    headers = ["path", "entity", "batch", "clients", "records/run", "records/s (median)", "min – max",
-               "server peak RSS MiB"]
+    rows = [
+        [
+            PATH_LABELS[r.path],
+            r.entity,
+            f"{r.batch:,}",
+            r.clients,
+            f"{r.records_per_run:,}",
+            report.rate(r.median),
+            f"{report.rate(min(r.rates))} – {report.rate(max(r.rates))}",
+            f"{r.peak_rss_mib:.0f}" if r.peak_rss_mib else "–",
+        ]
+        for r in results
+    ]
+    headers = [
+        "path",
+        "entity",
+        "batch",
+        "clients",
+        "records/run",
+        "records/s (median)",
+        "min – max",
+        "server peak RSS MiB",
+    ]
     return report.table(headers, rows, right={2, 3, 4, 5, 6, 7})
 
 
@@ -277,11 +296,17 @@ def ratios_table(results, config):
     rows = []
     for entity in config.entities:
         for clients in config.clients:
-            http, function, naive = (by_key.get((path, entity, RATIO_BATCH, clients))
-                                     for path in ("http", "function", "naive"))
-            rows.append([entity, clients,
-                         f"{http / function:.2f}" if http and function else "–",
-                         f"{function / naive:.1f}" if function and naive else "–"])
+            http, function, naive = (
+                by_key.get((path, entity, RATIO_BATCH, clients)) for path in ("http", "function", "naive")
+            )
+            rows.append(
+                [
+                    entity,
+                    clients,
+                    f"{http / function:.2f}" if http and function else "–",
+                    f"{function / naive:.1f}" if function and naive else "–",
+                ]
+            )
     return report.table(["entity", "clients", "HTTP / function", "function / naive"], rows, right={1, 2, 3})
 
 
@@ -293,35 +318,45 @@ def split_section(config, results):
     total = sum(stages.values())
     rows = [[stage, f"{seconds * 1000:.1f}", f"{seconds / total:.0%}"] for stage, seconds in stages.items()]
     rows.append(["sum", f"{total * 1000:.1f}", "100%"])
-    lines = [report.table(["stage (1,000 products, in-process)", "ms (median)", "share"], rows, right={1, 2}),
-             f"\nrequest body: {len(body):,} bytes ({len(body) / RATIO_BATCH:,.0f} per product)"]
-    http = next((r for r in results if (r.path, r.entity, r.batch, r.clients) == ("http", "products", RATIO_BATCH, 1)),
-                None)
+    lines = [
+        report.table(["stage (1,000 products, in-process)", "ms (median)", "share"], rows, right={1, 2}),
+        f"\nrequest body: {len(body):,} bytes ({len(body) / RATIO_BATCH:,.0f} per product)",
+    ]
+    http = next(
+        (r for r in results if (r.path, r.entity, r.batch, r.clients) == ("http", "products", RATIO_BATCH, 1)), None
+    )
     if http:
         per_request = RATIO_BATCH / http.median
-        lines.append(f"one such request through HTTP (1 client, median of the HTTP case above): "
-                     f"{per_request * 1000:.1f} ms; the difference from the sum, {(per_request - total) * 1000:+.1f} ms, "
-                     f"is HTTP, auth, Tornado and the client, plus run-to-run noise")
+        lines.append(
+            f"one such request through HTTP (1 client, median of the HTTP case above): "
+            f"{per_request * 1000:.1f} ms; the difference from the sum, {(per_request - total) * 1000:+.1f} ms, "
+            f"is HTTP, auth, Tornado and the client, plus run-to-run noise"
+        )
     return "\n".join(lines)
 
 
 def best(results, entity, clients=None):
-    candidates = [r for r in results if r.path == "http" and r.entity == entity
-                  and (clients is None or r.clients == clients)]
+    candidates = [
+        r for r in results if r.path == "http" and r.entity == entity and (clients is None or r.clients == clients)
+    ]
     return max(candidates, key=lambda r: r.median) if candidates else None
 
 
 def projection_section(config, results):
     lines = []
-    for label, clients in (("one plugin sending one batch at a time (1 client)", 1),
-                           ("best measured (any client count)", None)):
+    for label, clients in (
+        ("one plugin sending one batch at a time (1 client)", 1),
+        ("best measured (any client count)", None),
+    ):
         products, customers = best(results, "products", clients), best(results, "customers", clients)
         if not (products and customers):
             continue
         seconds = config.initial_products / products.median + config.initial_customers / customers.median
-        lines.append(f"- {label}: {report.duration(seconds)} "
-                     f"(products at {report.rate(products.median)}/s, batch {products.batch:,} x {products.clients}; "
-                     f"customers at {report.rate(customers.median)}/s, batch {customers.batch:,} x {customers.clients})")
+        lines.append(
+            f"- {label}: {report.duration(seconds)} "
+            f"(products at {report.rate(products.median)}/s, batch {products.batch:,} x {products.clients}; "
+            f"customers at {report.rate(customers.median)}/s, batch {customers.batch:,} x {customers.clients})"
+        )
     return "\n".join(lines) or "(needs HTTP results for products and customers)"
 
 
@@ -332,9 +367,11 @@ def measure_initial_sync(config, results):
     batch_c = customers.batch if customers else RATIO_BATCH
     database.reset(config.url, background(config))
     (store,) = database.create_stores(config.url, 1, "bench initial sync")
-    sends = [("categories", [tree(0, config.category_tree)]),
-             ("products", chunks(data.products(config.initial_products, tree(0, config.category_tree), 0), batch_p)),
-             ("customers", chunks(data.customers(config.initial_customers, 0), batch_c))]
+    sends = [
+        ("categories", [tree(0, config.category_tree)]),
+        ("products", chunks(data.products(config.initial_products, tree(0, config.category_tree), 0), batch_p)),
+        ("customers", chunks(data.customers(config.initial_customers, 0), batch_c)),
+    ]
     with Server(config.url, config.pool_size) as server:
         seconds = 0.0
         for entity, batches in sends:
@@ -344,9 +381,11 @@ def measure_initial_sync(config, results):
             if stored != sum(map(len, batches)):
                 raise paths.BenchError(f"initial sync: {stored} {entity} stored, {sum(map(len, batches))} sent")
         peak = server.peak_rss_mib()
-    return (f"- measured: {report.duration(seconds)} for {config.category_tree} categories + "
-            f"{config.initial_products:,} products (batch {batch_p:,}) + {config.initial_customers:,} customers "
-            f"(batch {batch_c:,}), one store, 1 client, through HTTP; server peak RSS {peak:.0f} MiB")
+    return (
+        f"- measured: {report.duration(seconds)} for {config.category_tree} categories + "
+        f"{config.initial_products:,} products (batch {batch_p:,}) + {config.initial_customers:,} customers "
+        f"(batch {batch_c:,}), one store, 1 client, through HTTP; server peak RSS {peak:.0f} MiB"
+    )
 
 
 def main():
@@ -371,33 +410,48 @@ def main():
 
     print("## wcsync benchmark\n")
     print("\n".join(f"- {line}" for line in machine.describe(version, settings)))
-    print(f"- {config.runs} runs per case (after one untimed warm-up batch per client), median; inserts into "
-          f"fresh stores: every run uses new stores, tables are emptied before each case")
+    print(
+        f"- {config.runs} runs per case (after one untimed warm-up batch per client), median; inserts into "
+        f"fresh stores: every run uses new stores, tables are emptied before each case"
+    )
     stores, categories, products, customers, orders = config.background
-    print(f"- before each case the database holds {stores} other stores ({categories} categories, {products:,} "
-          f"products, {customers:,} customers, {orders:,} orders of 3 items each), analysed, as a live "
-          f"database would")
-    print("- C clients = C stores syncing at once, each sending its batches one after the other; records/s "
-          "counts all clients' records over the run's wall time")
-    print(f"- a products store holds a {config.category_tree}-category, 3-level tree first; categories "
-          f"cases send each store a {config.category_records:,}-category 3-level tree (so no larger batches); "
-          f"an orders store holds {ORDER_CATALOGUE} products and {ORDER_CATALOGUE} customers first, and its orders "
-          f"have 1-5 line items (3 on average); orders run through HTTP and the function only")
-    sizes = {entity: len(json.dumps(catalogue(entity, 100, 0, config.category_tree))) / 100
-             for entity in config.entities}
-    print("- average record as sent (WooCommerce REST shape): "
-          + ", ".join(f"{entity} {size:,.0f} bytes" for entity, size in sizes.items()))
-    print("- function: the validated records the service would pass, one call per batch; COPY: the same rows "
-          "as stored, one COPY per batch into an UNLOGGED table without indexes; naive: no validation, one "
-          "autocommit INSERT ... ON CONFLICT per record (a product's category links in the same statement)")
+    print(
+        f"- before each case the database holds {stores} other stores ({categories} categories, {products:,} "
+        f"products, {customers:,} customers, {orders:,} orders of 3 items each), analysed, as a live "
+        f"database would"
+    )
+    print(
+        "- C clients = C stores syncing at once, each sending its batches one after the other; records/s "
+        "counts all clients' records over the run's wall time"
+    )
+    print(
+        f"- a products store holds a {config.category_tree}-category, 3-level tree first; categories "
+        f"cases send each store a {config.category_records:,}-category 3-level tree (so no larger batches); "
+        f"an orders store holds {ORDER_CATALOGUE} products and {ORDER_CATALOGUE} customers first, and its orders "
+        f"have 1-5 line items (3 on average); orders run through HTTP and the function only"
+    )
+    sizes = {
+        entity: len(json.dumps(catalogue(entity, 100, 0, config.category_tree))) / 100 for entity in config.entities
+    }
+    print(
+        "- average record as sent (WooCommerce REST shape): "
+        + ", ".join(f"{entity} {size:,.0f} bytes" for entity, size in sizes.items())
+    )
+    print(
+        "- function: the validated records the service would pass, one call per batch; COPY: the same rows "
+        "as stored, one COPY per batch into an UNLOGGED table without indexes; naive: no validation, one "
+        "autocommit INSERT ... ON CONFLICT per record (a product's category links in the same statement)"
+    )
     print("- server peak RSS: VmHWM of the `python -m service serve` process, started afresh for each HTTP case\n")
     print(results_table(results))
     print(f"\n### Ratios at {RATIO_BATCH:,}-record batches\n")
     print(ratios_table(results, config))
     print("\n### Time split of one request\n")
     print(split_text)
-    print(f"\n### Initial sync of {config.initial_products:,} products + {config.initial_customers:,} customers, "
-          f"projected at the best HTTP rates above\n")
+    print(
+        f"\n### Initial sync of {config.initial_products:,} products + {config.initial_customers:,} customers, "
+        f"projected at the best HTTP rates above\n"
+    )
     print(projection)
     print(f"\nbenchmark wall time: {report.duration(time.monotonic() - began)}")
     return 0

@@ -3,6 +3,7 @@
 Only a database whose name contains "bench" is ever touched: it is dropped
 and recreated at the start, and its tables are truncated between cases.
 """
+
 import contextlib
 from contextlib import closing, contextmanager
 
@@ -13,16 +14,51 @@ from service.auth import hash_token, new_token
 from service.migrate import apply_migrations, database_name, recreate_database
 
 # Every table a case writes to, truncated before each case.
-TENANT_TABLES = ["order_items", "orders", "product_categories", "products", "customers", "categories", "sync_logs",
-                 "sync_runs", "api_tokens", "stores"]
+TENANT_TABLES = [
+    "order_items",
+    "orders",
+    "product_categories",
+    "products",
+    "customers",
+    "categories",
+    "sync_logs",
+    "sync_runs",
+    "api_tokens",
+    "stores",
+]
 
 # The columns a record becomes, per entity: what the COPY ceiling writes.
 SCRATCH_COLUMNS = {
-    "products": ["store_id", "wc_product_id", "name", "sku", "price", "regular_price", "sale_price",
-                 "wc_category_id", "wc_category_ids", "category_name", "stock_quantity", "stock_status",
-                 "status", "type", "created_at", "updated_at"],
-    "customers": ["store_id", "wc_customer_id", "email_hash", "display_name", "total_spent", "order_count",
-                  "first_order_date", "last_order_date", "created_at", "updated_at"],
+    "products": [
+        "store_id",
+        "wc_product_id",
+        "name",
+        "sku",
+        "price",
+        "regular_price",
+        "sale_price",
+        "wc_category_id",
+        "wc_category_ids",
+        "category_name",
+        "stock_quantity",
+        "stock_status",
+        "status",
+        "type",
+        "created_at",
+        "updated_at",
+    ],
+    "customers": [
+        "store_id",
+        "wc_customer_id",
+        "email_hash",
+        "display_name",
+        "total_spent",
+        "order_count",
+        "first_order_date",
+        "last_order_date",
+        "created_at",
+        "updated_at",
+    ],
     "categories": ["store_id", "wc_category_id", "name", "slug", "wc_parent_id", "product_count"],
 }
 
@@ -47,10 +83,13 @@ def recreate(url):
         for entity_name, columns in SCRATCH_COLUMNS.items():
             # The target's column types, without its keys, constraints and indexes:
             # the cheapest place the same rows can go.
-            cur.execute(sql.SQL("CREATE UNLOGGED TABLE {} AS SELECT {} FROM {} WITH NO DATA").format(
-                sql.Identifier(scratch_table(entity_name)),
-                sql.SQL(", ").join(map(sql.Identifier, columns)),
-                sql.Identifier(entity_name)))
+            cur.execute(
+                sql.SQL("CREATE UNLOGGED TABLE {} AS SELECT {} FROM {} WITH NO DATA").format(
+                    sql.Identifier(scratch_table(entity_name)),
+                    sql.SQL(", ").join(map(sql.Identifier, columns)),
+                    sql.Identifier(entity_name),
+                )
+            )
 
 
 @contextmanager
@@ -142,8 +181,10 @@ def load(url, entity_name, store_ids, records_json):
     """Sends each store the same records through the SQL function (untimed setup)."""
     with connect(url) as conn, conn.cursor() as cur:
         for store_id in store_ids:
-            cur.execute(sql.SQL("SELECT status FROM {}(%s, %s::jsonb)").format(
-                sql.Identifier(f"upsert_{entity_name}")), (store_id, records_json))
+            cur.execute(
+                sql.SQL("SELECT status FROM {}(%s, %s::jsonb)").format(sql.Identifier(f"upsert_{entity_name}")),
+                (store_id, records_json),
+            )
             (status,) = cur.fetchone()
             if status != "completed":
                 raise RuntimeError(f"{entity_name} setup failed for store {store_id}")
@@ -152,8 +193,10 @@ def load(url, entity_name, store_ids, records_json):
 def count_rows(url, table, store_ids):
     """Rows of table that belong to store_ids."""
     with connect(url) as conn, conn.cursor() as cur:
-        cur.execute(sql.SQL("SELECT count(*) FROM {} WHERE store_id = ANY (%s::uuid[])").format(
-            sql.Identifier(table)), (list(store_ids),))
+        cur.execute(
+            sql.SQL("SELECT count(*) FROM {} WHERE store_id = ANY (%s::uuid[])").format(sql.Identifier(table)),
+            (list(store_ids),),
+        )
         return cur.fetchone()[0]
 
 
@@ -162,7 +205,9 @@ def server_facts(url):
     with connect(url) as conn, conn.cursor() as cur:
         cur.execute("SHOW server_version")
         (version,) = cur.fetchone()
-        cur.execute("SELECT name, current_setting(name) FROM unnest(%s::text[]) AS name",
-                    (["shared_buffers", "fsync", "synchronous_commit", "wal_level", "autovacuum", "jit"],))
+        cur.execute(
+            "SELECT name, current_setting(name) FROM unnest(%s::text[]) AS name",
+            (["shared_buffers", "fsync", "synchronous_commit", "wal_level", "autovacuum", "jit"],),
+        )
         settings = ", ".join(f"{name}={setting}" for name, setting in cur.fetchall())
     return version, settings

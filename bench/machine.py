@@ -1,4 +1,5 @@
 """What the figures were measured on."""
+
 import os
 import platform
 

@@ -12,6 +12,7 @@ batches once per case) and a run step that returns the elapsed seconds of the
 writes alone. Every client is one store, sending its batches one after the
 other, as one WooCommerce plugin does; clients run concurrently.
 """
+
 import asyncio
 import concurrent.futures
 import csv
@@ -39,6 +40,7 @@ class BenchError(RuntimeError):
 
 # --- http ------------------------------------------------------------------
 
+
 def http_prepare(entity_name, client_batches):
     """The request bodies, as the plugin would send them."""
     return [[json.dumps({entity_name: batch}).encode() for batch in batches] for batches in client_batches]
@@ -52,8 +54,9 @@ async def http_run(base_url, entity_name, bodies, stores):
     async def one_store(token, store_bodies):
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         for body in store_bodies:
-            response = await client.fetch(url, method="POST", body=body, headers=headers,
-                                          request_timeout=TIMEOUT_S, raise_error=False)
+            response = await client.fetch(
+                url, method="POST", body=body, headers=headers, request_timeout=TIMEOUT_S, raise_error=False
+            )
             if response.code != 200:
                 raise BenchError(f"HTTP {response.code}: {response.body[:300]!r}")
             skipped = json.loads(response.body)["data"]["skippedCount"]
@@ -61,12 +64,12 @@ async def http_run(base_url, entity_name, bodies, stores):
                 raise BenchError(f"{skipped} record(s) skipped: the generated data should all be valid")
 
     began = time.perf_counter()
-    await asyncio.gather(*(one_store(token, store_bodies)
-                           for (_, token), store_bodies in zip(stores, bodies)))
+    await asyncio.gather(*(one_store(token, store_bodies) for (_, token), store_bodies in zip(stores, bodies)))
     return time.perf_counter() - began
 
 
 # --- function --------------------------------------------------------------
+
 
 def function_prepare(entity_name, client_batches):
     """Each batch as the service passes it on: its validated records, as JSON text."""
@@ -94,8 +97,9 @@ async def timed_per_store(url, stores, work, one_store):
 
     try:
         began = time.perf_counter()
-        await asyncio.gather(*(run(conn, store_id, store_work)
-                               for conn, (store_id, _), store_work in zip(connections, stores, work)))
+        await asyncio.gather(
+            *(run(conn, store_id, store_work) for conn, (store_id, _), store_work in zip(connections, stores, work))
+        )
         return time.perf_counter() - began
     finally:
         for conn in connections:
@@ -104,7 +108,8 @@ async def timed_per_store(url, stores, work, one_store):
 
 async def function_run(url, entity_name, texts, stores):
     query = sql.SQL("SELECT status, skipped_count FROM {}(%s, %s::jsonb)").format(
-        sql.Identifier(ENTITIES[entity_name].sql_function))
+        sql.Identifier(ENTITIES[entity_name].sql_function)
+    )
 
     async def one_store(cur, store_id, store_texts):
         for text in store_texts:
@@ -117,6 +122,7 @@ async def function_run(url, entity_name, texts, stores):
 
 
 # --- rows: a WooCommerce record as the columns it is stored in --------------
+
 
 def timestamp(value):
     """A WooCommerce *_gmt value (no offset: UTC) as PostgreSQL timestamptz input."""
@@ -131,21 +137,39 @@ def money(value):
 
 def product_row(record):
     categories = record.get("categories") or []
-    return (record["id"], record["name"], record.get("sku"), money(record.get("price")),
-            money(record.get("regular_price")), money(record.get("sale_price")),
-            categories[0]["id"] if categories else None, [c["id"] for c in categories],
-            categories[0]["name"] if categories else None, record.get("stock_quantity"),
-            record.get("stock_status"), record.get("status"), record.get("type"),
-            timestamp(record.get("date_created_gmt")), timestamp(record.get("date_modified_gmt")))
+    return (
+        record["id"],
+        record["name"],
+        record.get("sku"),
+        money(record.get("price")),
+        money(record.get("regular_price")),
+        money(record.get("sale_price")),
+        categories[0]["id"] if categories else None,
+        [c["id"] for c in categories],
+        categories[0]["name"] if categories else None,
+        record.get("stock_quantity"),
+        record.get("stock_status"),
+        record.get("status"),
+        record.get("type"),
+        timestamp(record.get("date_created_gmt")),
+        timestamp(record.get("date_modified_gmt")),
+    )
 
 
 def customer_row(record):
     email = (record.get("email") or "").strip()
     email_hash = hashlib.sha256(email.lower().encode()).hexdigest() if email else None
-    return (record["id"], email_hash, record.get("display_name"), money(record.get("total_spent")),
-            record.get("order_count"), timestamp(record.get("first_order_date")),
-            timestamp(record.get("last_order_date")), timestamp(record.get("date_created_gmt")),
-            timestamp(record.get("date_modified_gmt")))
+    return (
+        record["id"],
+        email_hash,
+        record.get("display_name"),
+        money(record.get("total_spent")),
+        record.get("order_count"),
+        timestamp(record.get("first_order_date")),
+        timestamp(record.get("last_order_date")),
+        timestamp(record.get("date_created_gmt")),
+        timestamp(record.get("date_modified_gmt")),
+    )
 
 
 def category_row(record):
@@ -157,6 +181,7 @@ ROWS = {"products": product_row, "customers": customer_row, "categories": catego
 
 
 # --- copy ------------------------------------------------------------------
+
 
 def csv_field(value):
     if isinstance(value, list):
@@ -184,10 +209,13 @@ def copy_run(url, entity_name, lines, stores):
     """One COPY per batch; one thread and connection per store."""
     statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
         sql.Identifier(database.scratch_table(entity_name)),
-        sql.SQL(", ").join(map(sql.Identifier, database.SCRATCH_COLUMNS[entity_name])))
+        sql.SQL(", ").join(map(sql.Identifier, database.SCRATCH_COLUMNS[entity_name])),
+    )
     # The store's id is the first column: formatted here, before the clock starts.
-    payloads = [[("".join(f"{store_id},{line}" for line in batch)).encode() for batch in store_lines]
-                for (store_id, _), store_lines in zip(stores, lines)]
+    payloads = [
+        [("".join(f"{store_id},{line}" for line in batch)).encode() for batch in store_lines]
+        for (store_id, _), store_lines in zip(stores, lines)
+    ]
     connections = [psycopg2.connect(url) for _ in stores]
 
     def one_store(conn, store_payloads):
@@ -210,7 +238,6 @@ def copy_run(url, entity_name, lines, stores):
 # --- naive -----------------------------------------------------------------
 
 
-
 def naive_statement(entity_name):
     """INSERT ... ON CONFLICT (store_id, wc_<entity>_id) DO UPDATE for one record.
 
@@ -225,12 +252,21 @@ def naive_statement(entity_name):
     if entity_name in resolve:
         target, source = resolve[entity_name]
         names.append(sql.Identifier(target))
-        values.append(sql.SQL("(SELECT r.id FROM {} r WHERE r.store_id = %(store_id)s AND r.wc_category_id = {})")
-                      .format(sql.Identifier("categories"), sql.Placeholder(source)))
+        values.append(
+            sql.SQL("(SELECT r.id FROM {} r WHERE r.store_id = %(store_id)s AND r.wc_category_id = {})").format(
+                sql.Identifier("categories"), sql.Placeholder(source)
+            )
+        )
     updates = [sql.SQL("{0} = excluded.{0}").format(name) for name in names[2:]]
-    upsert = sql.SQL("INSERT INTO {} AS t ({}) VALUES ({}) ON CONFLICT (store_id, {}) DO UPDATE SET {}, synced_at = now()") \
-        .format(table, sql.SQL(", ").join(names), sql.SQL(", ").join(values),
-                sql.Identifier(ENTITIES[entity_name].id_field), sql.SQL(", ").join(updates))
+    upsert = sql.SQL(
+        "INSERT INTO {} AS t ({}) VALUES ({}) ON CONFLICT (store_id, {}) DO UPDATE SET {}, synced_at = now()"
+    ).format(
+        table,
+        sql.SQL(", ").join(names),
+        sql.SQL(", ").join(values),
+        sql.Identifier(ENTITIES[entity_name].id_field),
+        sql.SQL(", ").join(updates),
+    )
     if entity_name != "products":
         return upsert
     return sql.SQL(

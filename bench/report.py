@@ -4,15 +4,25 @@
 def table(headers, rows, right=()):
     """headers: names; rows: lists of cells (str()ed); right: indexes of right-aligned columns."""
     cells = [[str(cell) for cell in row] for row in rows]
-    widths = [max(len(header), *(len(row[i]) for row in cells)) if cells else len(header)
-              for i, header in enumerate(headers)]
+    widths = [
+        max(len(header), *(len(row[i]) for row in cells)) if cells else len(header) for i, header in enumerate(headers)
+    ]
 
     def line(row):
-        return "| " + " | ".join(cell.rjust(width) if i in right else cell.ljust(width)
-                                 for i, (cell, width) in enumerate(zip(row, widths))) + " |"
+        return (
+            "| "
+            + " | ".join(
+                cell.rjust(width) if i in right else cell.ljust(width)
+                for i, (cell, width) in enumerate(zip(row, widths))
+            )
+            + " |"
+        )
 
-    rule = "|" + "|".join(("-" * (width + 1) + ":") if i in right else ("-" * (width + 2))
-                          for i, width in enumerate(widths)) + "|"
+    rule = (
+        "|"
+        + "|".join(("-" * (width + 1) + ":") if i in right else ("-" * (width + 2)) for i, width in enumerate(widths))
+        + "|"
+    )
     return "\n".join([line(headers), rule, *map(line, cells)])
 
 

@@ -3,6 +3,7 @@
 One server is started per HTTP case, so that its peak resident set size
 (VmHWM in /proc/<pid>/status) belongs to that case alone.
 """
+
 import os
 import socket
 import subprocess
@@ -34,8 +35,9 @@ class Server:
         self.base_url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(self.port), "POOL_SIZE": str(pool_size)}
         # Its log (one access line per request) is written, as in production, and discarded.
-        self.process = subprocess.Popen([sys.executable, "-m", "service", "serve"], env=env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "service", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         self.wait_healthy()
 
     def wait_healthy(self, seconds=20):

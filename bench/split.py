@@ -5,6 +5,7 @@ SyncHandler.post runs them: parse the body (json.loads, as the handler
 does), validate (service.validation.validate_batch), store
 (service.db.sync_batch: sync_log_start, then the SQL function).
 """
+
 import json
 import statistics
 import time

@@ -11,6 +11,7 @@ of recording what each batch carried), then sync_run_complete() checks the
 batches and marks those 1% deleted (timed: the figure). Between runs the
 deleted products are sent again, which brings them back.
 """
+
 import json
 import os
 import statistics
@@ -29,7 +30,7 @@ BACKGROUND = {"stores": 20, "categories": 200, "products": 2000, "customers": 20
 
 
 def batches(records):
-    return paths.function_prepare(PRODUCTS.name, [[records[i:i + BATCH] for i in range(0, len(records), BATCH)]])[0]
+    return paths.function_prepare(PRODUCTS.name, [[records[i : i + BATCH] for i in range(0, len(records), BATCH)]])[0]
 
 
 def timed(cur, calls):
@@ -67,11 +68,21 @@ def main():
             plain = timed(cur, upserts(store_id, kept))
             cur.execute("SELECT sync_run_start(%s, ARRAY['products'])", (store_id,))
             (run_id,) = cur.fetchone()
-            in_run = timed(cur, [("SELECT status FROM sync_run_batch(%s, %s, 'products', %s, %s::jsonb)",
-                                  (store_id, run_id, number, text)) for number, text in enumerate(kept, 1)])
+            in_run = timed(
+                cur,
+                [
+                    (
+                        "SELECT status FROM sync_run_batch(%s, %s, 'products', %s, %s::jsonb)",
+                        (store_id, run_id, number, text),
+                    )
+                    for number, text in enumerate(kept, 1)
+                ],
+            )
             began = time.perf_counter()
-            cur.execute("SELECT rows_deleted FROM sync_run_complete(%s, %s, %s::jsonb)",
-                        (store_id, run_id, json.dumps({"products": len(kept)})))
+            cur.execute(
+                "SELECT rows_deleted FROM sync_run_complete(%s, %s, %s::jsonb)",
+                (store_id, run_id, json.dumps({"products": len(kept)})),
+            )
             complete = time.perf_counter() - began
             if cur.fetchone()[0] != len(products[::GONE_EVERY]):
                 raise paths.BenchError("the sweep did not mark exactly the products gone")
@@ -80,13 +91,23 @@ def main():
     plain, in_run, complete = (statistics.median(column) for column in zip(*figures))
     spans = [f"{report.duration(min(column))} – {report.duration(max(column))}" for column in zip(*figures)]
     print(f"## Full sync run of {PRODUCTS_COUNT:,} products (median of {RUNS})\n")
-    print(report.table(["step", "time (median)", "min – max"], [
-        [f"{len(kept)} batches of {BATCH:,}, no run", report.duration(plain), spans[0]],
-        [f"the same batches in a run ({in_run / plain - 1:+.0%})", report.duration(in_run), spans[1]],
-        [f"complete: check {len(kept)} batches, mark {len(products[::GONE_EVERY]):,} "
-         f"of {PRODUCTS_COUNT:,} deleted", ms(complete),
-         f"{ms(min(f[2] for f in figures))} – {ms(max(f[2] for f in figures))}"],
-    ], right={1}))
+    print(
+        report.table(
+            ["step", "time (median)", "min – max"],
+            [
+                [f"{len(kept)} batches of {BATCH:,}, no run", report.duration(plain), spans[0]],
+                [f"the same batches in a run ({in_run / plain - 1:+.0%})", report.duration(in_run), spans[1]],
+                [
+                    f"complete: check {len(kept)} batches, mark {len(products[::GONE_EVERY]):,} "
+                    f"of {PRODUCTS_COUNT:,} deleted",
+                    ms(complete),
+                    f"{ms(min(f[2] for f in figures))} – {ms(max(f[2] for f in figures))}",
+                ],
+            ],
+            right={1},
+        )
+    )
+
 
 if __name__ == "__main__":
     main()

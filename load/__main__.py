@@ -14,6 +14,7 @@ database must hold every record sent exactly once per store, and every
 sync log must be completed, every order item and order must be resolved to
 its product and customer; the script exits non-zero otherwise.
 """
+
 import asyncio
 import json
 import os
@@ -61,30 +62,69 @@ def catalogue(seed):
     """A store's data: a category tree, products in 1-3 categories, customers with emails, orders
     of 1-5 of its products by its customers or guests."""
     rng = random.Random(seed)
-    categories = [{"id": n, "name": f"Category {n}", "slug": f"category-{n}",
-                   "parent": 0 if n <= 5 else rng.randint(1, n - 1)} for n in range(1, CATEGORIES + 1)]
-    products = [{
-        "id": n, "name": f"Product {n}", "sku": f"SKU-{seed}-{n}",
-        "price": f"{rng.uniform(1, 500):.2f}", "regular_price": f"{rng.uniform(1, 500):.2f}", "sale_price": "",
-        "categories": [{"id": c, "name": f"Category {c}"} for c in rng.sample(range(1, CATEGORIES + 1), rng.randint(1, 3))],
-        "stock_quantity": rng.randint(-5, 500), "stock_status": "instock", "status": "publish", "type": "simple",
-        "date_created_gmt": "2025-01-01T00:00:00", "date_modified_gmt": f"2026-01-{rng.randint(1, 28):02d}T12:00:00",
-    } for n in range(1, PRODUCTS + 1)]
-    customers = [{
-        "id": n, "email": f"customer{n}@store{seed}.example", "display_name": f"Customer {n}",
-        "total_spent": round(rng.uniform(0, 5000), 2), "order_count": rng.randint(0, 40),
-        "date_created_gmt": "2024-06-01T00:00:00",
-    } for n in range(1, CUSTOMERS + 1)]
-    orders = [{
-        "id": n, "status": rng.choice(["processing", "completed", "pending", "cancelled"]), "currency": "EUR",
-        "total": f"{rng.uniform(5, 900):.2f}", "customer_id": rng.choice([0, rng.randint(1, CUSTOMERS)]),
-        "billing": {"first_name": "Load", "last_name": f"Buyer {n}", "email": f"buyer{n}@store{seed}.example",
-                    "country": "DE", "phone": "+49 30 1234567"},
-        "date_created_gmt": f"2026-01-{rng.randint(1, 28):02d}T10:00:00",
-        "line_items": [{"id": n * 10 + k, "product_id": rng.randint(1, PRODUCTS), "quantity": rng.randint(1, 3),
-                        "total": f"{rng.uniform(1, 300):.2f}", "price": round(rng.uniform(1, 100), 2)}
-                       for k in range(rng.randint(1, 5))],
-    } for n in range(1, ORDERS + 1)]
+    categories = [
+        {"id": n, "name": f"Category {n}", "slug": f"category-{n}", "parent": 0 if n <= 5 else rng.randint(1, n - 1)}
+        for n in range(1, CATEGORIES + 1)
+    ]
+    products = [
+        {
+            "id": n,
+            "name": f"Product {n}",
+            "sku": f"SKU-{seed}-{n}",
+            "price": f"{rng.uniform(1, 500):.2f}",
+            "regular_price": f"{rng.uniform(1, 500):.2f}",
+            "sale_price": "",
+            "categories": [
+                {"id": c, "name": f"Category {c}"} for c in rng.sample(range(1, CATEGORIES + 1), rng.randint(1, 3))
+            ],
+            "stock_quantity": rng.randint(-5, 500),
+            "stock_status": "instock",
+            "status": "publish",
+            "type": "simple",
+            "date_created_gmt": "2025-01-01T00:00:00",
+            "date_modified_gmt": f"2026-01-{rng.randint(1, 28):02d}T12:00:00",
+        }
+        for n in range(1, PRODUCTS + 1)
+    ]
+    customers = [
+        {
+            "id": n,
+            "email": f"customer{n}@store{seed}.example",
+            "display_name": f"Customer {n}",
+            "total_spent": round(rng.uniform(0, 5000), 2),
+            "order_count": rng.randint(0, 40),
+            "date_created_gmt": "2024-06-01T00:00:00",
+        }
+        for n in range(1, CUSTOMERS + 1)
+    ]
+    orders = [
+        {
+            "id": n,
+            "status": rng.choice(["processing", "completed", "pending", "cancelled"]),
+            "currency": "EUR",
+            "total": f"{rng.uniform(5, 900):.2f}",
+            "customer_id": rng.choice([0, rng.randint(1, CUSTOMERS)]),
+            "billing": {
+                "first_name": "Load",
+                "last_name": f"Buyer {n}",
+                "email": f"buyer{n}@store{seed}.example",
+                "country": "DE",
+                "phone": "+49 30 1234567",
+            },
+            "date_created_gmt": f"2026-01-{rng.randint(1, 28):02d}T10:00:00",
+            "line_items": [
+                {
+                    "id": n * 10 + k,
+                    "product_id": rng.randint(1, PRODUCTS),
+                    "quantity": rng.randint(1, 3),
+                    "total": f"{rng.uniform(1, 300):.2f}",
+                    "price": round(rng.uniform(1, 100), 2),
+                }
+                for k in range(rng.randint(1, 5))
+            ],
+        }
+        for n in range(1, ORDERS + 1)
+    ]
     # The plugin's order is not guaranteed: products may come before categories, orders first.
     order = [("categories", categories), ("products", products), ("customers", customers), ("orders", orders)]
     rng.shuffle(order)
@@ -109,12 +149,16 @@ async def push(client, base_url, store, stats, deadline):
         for start in range(0, len(records), BATCH):
             if time.monotonic() > deadline:
                 return
-            body = json.dumps({entity: records[start:start + BATCH]})
+            body = json.dumps({entity: records[start : start + BATCH]})
             began = time.monotonic()
             response = await client.fetch(
-                f"{base_url}/api/sync/{entity}", method="POST", body=body, raise_error=False,
+                f"{base_url}/api/sync/{entity}",
+                method="POST",
+                body=body,
+                raise_error=False,
                 request_timeout=300,
-                headers={"Authorization": f"Bearer {store.token}", "Content-Type": "application/json"})
+                headers={"Authorization": f"Bearer {store.token}", "Content-Type": "application/json"},
+            )
             stats.latencies.append(time.monotonic() - began)
             store.requests += 1
             if response.code != 200:
@@ -139,14 +183,20 @@ def verify(stores):
         for store in stores:
             for entity, records in store.catalogue.items():
                 id_column = ENTITIES[entity].id_field
-                cur.execute(sql.SQL("SELECT {}, count(*) FROM {} WHERE store_id = %s GROUP BY 1")
-                            .format(sql.Identifier(id_column), sql.Identifier(entity)), (store.id,))
+                cur.execute(
+                    sql.SQL("SELECT {}, count(*) FROM {} WHERE store_id = %s GROUP BY 1").format(
+                        sql.Identifier(id_column), sql.Identifier(entity)
+                    ),
+                    (store.id,),
+                )
                 stored = dict(cur.fetchall())
                 sent = {record["id"] for record in records}
                 lost += len(sent - stored.keys())
                 duplicated += sum(count - 1 for count in stored.values()) + len(stored.keys() - sent)
-            cur.execute("SELECT count(*) FILTER (WHERE status <> 'completed'), count(*) FROM sync_logs "
-                        "WHERE store_id = %s", (store.id,))
+            cur.execute(
+                "SELECT count(*) FILTER (WHERE status <> 'completed'), count(*) FROM sync_logs WHERE store_id = %s",
+                (store.id,),
+            )
             not_completed, logs = cur.fetchone()
             bad_logs += not_completed + abs(logs - store.requests)
             cur.execute(UNRESOLVED, {"store": store.id})
@@ -174,23 +224,30 @@ def main():
     else:
         with Server(DATABASE_URL, pool_size=10) as server:
             stats, elapsed = asyncio.run(run(stores, server.base_url))
-    finished = all(store.requests == sum(-(-len(r) // BATCH) for r in store.catalogue.values())
-                   for store in stores)
+    finished = all(store.requests == sum(-(-len(r) // BATCH) for r in store.catalogue.values()) for store in stores)
     lost, duplicated, bad_logs, unresolved = verify(stores) if finished else ("n/a",) * 4
     requests = len(stats.latencies)
     records = STORES * (PRODUCTS + CUSTOMERS + CATEGORIES + ORDERS)
     ms = sorted(latency * 1000 for latency in stats.latencies)
-    print(f"stores {STORES}, each {CATEGORIES} categories + {PRODUCTS} products + {CUSTOMERS} customers "
-          f"+ {ORDERS} orders (1-5 items) in batches of {BATCH}, all stores at once")
-    print(f"requests {requests} in {elapsed:.1f} s: {requests / elapsed:.1f} requests/s, "
-          f"{records / elapsed if finished else 0:.0f} records/s")
+    print(
+        f"stores {STORES}, each {CATEGORIES} categories + {PRODUCTS} products + {CUSTOMERS} customers "
+        f"+ {ORDERS} orders (1-5 items) in batches of {BATCH}, all stores at once"
+    )
+    print(
+        f"requests {requests} in {elapsed:.1f} s: {requests / elapsed:.1f} requests/s, "
+        f"{records / elapsed if finished else 0:.0f} records/s"
+    )
     if ms:
-        print(f"latency p50 {statistics.median(ms):.0f} ms, p99 {ms[min(len(ms) - 1, int(len(ms) * 0.99))]:.0f} ms, "
-              f"max {ms[-1]:.0f} ms")
+        print(
+            f"latency p50 {statistics.median(ms):.0f} ms, p99 {ms[min(len(ms) - 1, int(len(ms) * 0.99))]:.0f} ms, "
+            f"max {ms[-1]:.0f} ms"
+        )
     print(f"errors {sum(stats.errors.values())} {stats.errors or ''}")
     print(f"all catalogues sent within {SECONDS:.0f} s: {finished}")
-    print(f"rows lost {lost}, rows duplicated {duplicated}, sync logs not completed {bad_logs}, "
-          f"references unresolved {unresolved}")
+    print(
+        f"rows lost {lost}, rows duplicated {duplicated}, sync logs not completed {bad_logs}, "
+        f"references unresolved {unresolved}"
+    )
     return 0 if finished and not stats.errors and (lost, duplicated, bad_logs, unresolved) == (0, 0, 0, 0) else 1
 
 

@@ -1,4 +1,5 @@
 """The service's and the operator's command line: python -m service COMMAND (--help lists them)."""
+
 import argparse
 import asyncio
 import contextlib
@@ -121,20 +122,26 @@ def cmd_db_url(config, args):
     """Prints the database URL; the embedded server's only while it runs (make run)."""
     url = config.database_url or embedded_cluster(config).url(DATABASE_NAME)
     if url is None:
-        print("the embedded PostgreSQL is not running: start it with `make run` "
-              "(or use `python -m service psql`, which starts it for its session)", file=sys.stderr)
+        print(
+            "the embedded PostgreSQL is not running: start it with `make run` "
+            "(or use `python -m service psql`, which starts it for its session)",
+            file=sys.stderr,
+        )
         return 1
     print(url)
 
 
 # Commands that need no database, or find it themselves.
 WITHOUT_DATABASE = {cmd_db_url}
+
+
 def set_status(status):
     def command(config, args):
         (found,) = query_one(config, "SELECT set_store_status(%s, %s)", (args.store, status))
         if not found:
             return unknown_store(args)
         print(f"store {args.store} is {status}")
+
     return command
 
 
@@ -150,18 +157,21 @@ def parser():
     root = argparse.ArgumentParser(prog="python -m service", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the HTTP server on $PORT").set_defaults(func=cmd_serve)
-    commands.add_parser("migrate", help="create the database if missing and apply migrations") \
-        .set_defaults(func=cmd_migrate)
+    commands.add_parser("migrate", help="create the database if missing and apply migrations").set_defaults(
+        func=cmd_migrate
+    )
     create = commands.add_parser("create-store", help="create a store and print its API token once")
     create.add_argument("--name", required=True)
     create.set_defaults(func=cmd_create_store)
     revoke = commands.add_parser("revoke-token", help="revoke an API token")
     revoke.add_argument("--token", required=True, help="the token, or - to read it from stdin")
     revoke.set_defaults(func=cmd_revoke_token)
-    commands.add_parser("db-url", help="print the database URL (for psql and other tools)") \
-        .set_defaults(func=cmd_db_url)
-    commands.add_parser("psql", help="run psql on the service's database; other arguments go to psql") \
-        .set_defaults(func=cmd_psql)
+    commands.add_parser("db-url", help="print the database URL (for psql and other tools)").set_defaults(
+        func=cmd_db_url
+    )
+    commands.add_parser("psql", help="run psql on the service's database; other arguments go to psql").set_defaults(
+        func=cmd_psql
+    )
     for name, func, text in [
         ("create-token", cmd_create_token, "create another API token for a store and print it once"),
         ("suspend-store", set_status("suspended"), "refuse a store's requests (403) until it is resumed"),
@@ -170,8 +180,9 @@ def parser():
         command = commands.add_parser(name, help=text)
         command.add_argument("--store", required=True, type=parse_store_id, metavar="STORE_ID")
         command.set_defaults(func=func)
-    commands.add_parser("list-stores", help="list stores: id, name, status, last sync, live tokens") \
-        .set_defaults(func=cmd_list_stores)
+    commands.add_parser("list-stores", help="list stores: id, name, status, last sync, live tokens").set_defaults(
+        func=cmd_list_stores
+    )
     return root
 
 

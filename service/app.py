@@ -1,4 +1,5 @@
 """The Tornado application: the routes, and the state the handlers share."""
+
 import tornado.web
 
 from .entities import ENTITIES

@@ -1,4 +1,5 @@
 """API tokens: made here, stored only as SHA-256 digests."""
+
 import hashlib
 import secrets
 

@@ -3,6 +3,7 @@
 Everything here is bounded by the size limit, never by what the client
 claims or by how far its data expands.
 """
+
 import json
 import re
 import zlib

@@ -5,6 +5,7 @@ Cerberus runs one rule per field instead of three, and the reasons read as
 those of the SQL functions (sql/json_values.sql): a record is described the
 same way whichever layer skips it. A reason never quotes the value.
 """
+
 import re
 from datetime import datetime
 from decimal import Decimal
@@ -36,8 +37,12 @@ def as_integer(value):
     same: a number of scale 0 (json_bigint())."""
     if type(value) is int:  # type(): a JSON true is no integer
         return value if -MAX_BIGINT - 1 <= value <= MAX_BIGINT else None
-    if type(value) is Decimal and value.is_finite() and value.as_tuple().exponent >= 0 \
-            and -MAX_BIGINT - 1 <= value <= MAX_BIGINT:  # the bound before int(): 1e100000 stays cheap
+    if (
+        type(value) is Decimal
+        and value.is_finite()
+        and value.as_tuple().exponent >= 0
+        and -MAX_BIGINT - 1 <= value <= MAX_BIGINT
+    ):  # the bound before int(): 1e100000 stays cheap
         return int(value)
     return None
 
@@ -59,6 +64,7 @@ def integer_between(minimum, maximum):
             error(field, "must be an integer")
         elif not minimum <= number <= maximum:
             error(field, f"must be between {minimum} and {maximum}")
+
     return check
 
 
@@ -88,8 +94,9 @@ def exact_amount(value):
 def money(field, value, error):
     """A non-negative number or numeric string ("24.99"); "" means none."""
     if type(value) is str:
-        valid = value == "" or (len(value) <= MAX_TEXT and MONEY_TEXT.fullmatch(value) is not None
-                                and Decimal(value) <= MAX_MONEY)
+        valid = value == "" or (
+            len(value) <= MAX_TEXT and MONEY_TEXT.fullmatch(value) is not None and Decimal(value) <= MAX_MONEY
+        )
     elif type(value) is Decimal:  # a JSON number with a fraction or exponent, parsed exactly
         valid = exact_amount(value)
     else:
@@ -126,8 +133,9 @@ def category_list(field, value, error):
         error(field, f"more than {MAX_CATEGORIES} items")
     elif not all(type(item) is dict and is_positive_id(item.get("id")) for item in value):
         error(field, "every item must have a positive integer id")
-    elif not all(item.get("name") is None or (type(item["name"]) is str and len(item["name"]) <= MAX_TEXT)
-                 for item in value):  # the first one's may become category_name
+    elif not all(
+        item.get("name") is None or (type(item["name"]) is str and len(item["name"]) <= MAX_TEXT) for item in value
+    ):  # the first one's may become category_name
         error(field, f"every item's name must be a string of at most {MAX_TEXT} characters")
 
 
@@ -135,6 +143,7 @@ def record_list(item_schema, max_items):
     """A list of at most max_items objects (an order's line_items), each checked against
     item_schema ({field: {"check_with": check, "required": bool}}), field by field in its
     order as the SQL function does; the first problem is reported as "item <n>: <field>: ..."."""
+
     def check(field, value, error):
         if type(value) is not list:
             error(field, "must be a list")
@@ -146,6 +155,7 @@ def record_list(item_schema, max_items):
                 if reason:
                     error(field, f"item {index}: {reason}")
                     return
+
     return check
 
 

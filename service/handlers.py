@@ -1,4 +1,5 @@
 """HTTP handlers: one for every sync route, one for health, one for 404 (the runs' are in runs.py)."""
+
 import asyncio
 import json
 import logging
@@ -90,8 +91,12 @@ class JsonHandler(tornado.web.RequestHandler):
             return await awaitable
         except DATABASE_UNAVAILABLE as exc:
             log.warning("database unavailable: %s", type(exc).__name__)
-            raise ApiError(503, "service_unavailable", "The database is unavailable; retry later.",
-                           {"Retry-After": str(RETRY_AFTER_SECONDS)}) from None
+            raise ApiError(
+                503,
+                "service_unavailable",
+                "The database is unavailable; retry later.",
+                {"Retry-After": str(RETRY_AFTER_SECONDS)},
+            ) from None
         except psycopg2.Error as exc:
             refusal = run_error(exc, overrides or {})
             if refusal:
@@ -139,8 +144,11 @@ class JsonHandler(tornado.web.RequestHandler):
             log_uncaught(self.request, typ, tb)
 
     def allowed_methods(self):
-        return [method for method in self.SUPPORTED_METHODS
-                if getattr(type(self), method.lower()) is not getattr(tornado.web.RequestHandler, method.lower())]
+        return [
+            method
+            for method in self.SUPPORTED_METHODS
+            if getattr(type(self), method.lower()) is not getattr(tornado.web.RequestHandler, method.lower())
+        ]
 
     def write_error(self, status_code, **kwargs):
         exc = kwargs.get("exc_info", (None, None, None))[1]
@@ -151,8 +159,10 @@ class JsonHandler(tornado.web.RequestHandler):
             for name, value in exc.headers.items():
                 self.set_header(name, value)
         else:  # Tornado's own errors (405, ...) and anything unexpected
-            error = {"code": ERROR_CODES.get(status_code, "error"),
-                     "message": self._reason if status_code < 500 else "Internal server error."}
+            error = {
+                "code": ERROR_CODES.get(status_code, "error"),
+                "message": self._reason if status_code < 500 else "Internal server error.",
+            }
         if status_code == 405:
             self.set_header("Allow", ", ".join(self.allowed_methods()))
         self.finish({"success": False, "error": error})
@@ -253,9 +263,7 @@ class SyncHandler(JsonHandler):
             self.send_error(error.status_code, exc_info=(ApiError, error, None))
 
     def too_large_error(self):
-        return ApiError(
-            413, "payload_too_large", f"The request body exceeds {self.config.max_body_bytes} bytes."
-        )
+        return ApiError(413, "payload_too_large", f"The request body exceeds {self.config.max_body_bytes} bytes.")
 
     def records(self):
         """The batch's records, or a 400/413 saying what is wrong with the body."""
@@ -298,30 +306,43 @@ class SyncHandler(JsonHandler):
         batch = validate_batch(self.entity, records)
         received = len(records)
         del records  # the parsed batch is not kept in memory while the database works
-        result = await self.database(db.sync_batch(
-            self.pool, self.store_id, self.entity, batch.records_json, received, self.run, carried_ids(batch.errors)))
+        result = await self.database(
+            db.sync_batch(
+                self.pool, self.store_id, self.entity, batch.records_json, received, self.run, carried_ids(batch.errors)
+            )
+        )
         if result.status != "completed":
             # The reason is in sync_logs.error_message; PostgreSQL's text may quote data.
-            log.error("%s sync %s of store %s failed and was rolled back",
-                      self.entity.name, result.sync_log_id, self.store_id)
+            log.error(
+                "%s sync %s of store %s failed and was rolled back", self.entity.name, result.sync_log_id, self.store_id
+            )
             raise ApiError(
-                500, "sync_failed",
+                500,
+                "sync_failed",
                 f"The batch could not be stored and nothing of it was kept (sync log {result.sync_log_id}).",
             )
         errors = merge_errors(batch, result.errors)
         if errors:
-            log.warning("skipped %d of %d %s record(s): store=%s sync_log=%s first: %s",
-                        len(errors), received, self.entity.name, self.store_id, result.sync_log_id,
-                        "; ".join(map(describe_skip, errors[:LOGGED_SKIPS])))
+            log.warning(
+                "skipped %d of %d %s record(s): store=%s sync_log=%s first: %s",
+                len(errors),
+                received,
+                self.entity.name,
+                self.store_id,
+                result.sync_log_id,
+                "; ".join(map(describe_skip, errors[:LOGGED_SKIPS])),
+            )
         limit = self.config.max_reported_errors
-        self.write({
-            "success": True,
-            "data": {
-                "syncedCount": result.synced_count,
-                "skippedCount": result.skipped_count,
-                "unchangedCount": result.unchanged_count,
-                "syncLogId": str(result.sync_log_id),
-                "errors": errors[:limit],
-                "errorsTruncated": len(errors) > limit,
-            },
-        })
+        self.write(
+            {
+                "success": True,
+                "data": {
+                    "syncedCount": result.synced_count,
+                    "skippedCount": result.skipped_count,
+                    "unchangedCount": result.unchanged_count,
+                    "syncLogId": str(result.sync_log_id),
+                    "errors": errors[:limit],
+                    "errorsTruncated": len(errors) > limit,
+                },
+            }
+        )

@@ -3,6 +3,7 @@
 A query string may hold a token (?access_token=) or an email, a header
 value the token itself, and PostgreSQL's messages may quote the data.
 """
+
 import logging
 import re
 import traceback
@@ -18,15 +19,27 @@ def log_request(handler):
     status = handler.get_status()
     level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
     request = handler.request
-    access_log.log(level, "%d %s %s (%s) %.2fms", status, request.method, request.path,
-                   request.remote_ip, 1000.0 * request.request_time())
+    access_log.log(
+        level,
+        "%d %s %s (%s) %.2fms",
+        status,
+        request.method,
+        request.path,
+        request.remote_ip,
+        1000.0 * request.request_time(),
+    )
 
 
 def log_uncaught(request, typ, tb):
     """An unexpected error in a request: its class and where it was raised, by the method and
     path alone; not its message, which may quote what the request sent."""
-    log.error("uncaught %s in %s %s\n%s", typ.__name__, request.method, request.path,
-              "".join(traceback.format_tb(tb)).rstrip())
+    log.error(
+        "uncaught %s in %s %s\n%s",
+        typ.__name__,
+        request.method,
+        request.path,
+        "".join(traceback.format_tb(tb)).rstrip(),
+    )
 
 
 class WithoutHeaderValues(logging.Filter):

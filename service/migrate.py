@@ -3,6 +3,7 @@
 migrations/ holds the schema's versioned steps; sql/ the database logic
 (functions, views), each file re-applied whenever it changes.
 """
+
 import hashlib
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -124,9 +125,11 @@ def apply_sql_files(url):
         cur.execute("SET LOCAL check_function_bodies = off")
         for name in changed:
             cur.execute(files[name])
-            cur.execute("INSERT INTO _sql_files (name, sha256) VALUES (%s, %s) ON CONFLICT (name) "
-                        "DO UPDATE SET sha256 = excluded.sha256, applied_at = now()",
-                        (name, sha256(files[name])))
+            cur.execute(
+                "INSERT INTO _sql_files (name, sha256) VALUES (%s, %s) ON CONFLICT (name) "
+                "DO UPDATE SET sha256 = excluded.sha256, applied_at = now()",
+                (name, sha256(files[name])),
+            )
     return changed
 
 

@@ -9,6 +9,7 @@ GET  /api/sync/status                    the store's rows, latest run and failed
 The SQL functions of sql/sync_runs.sql check every input and refuse with
 codes of their own (handlers.RUN_ERRORS); this layer only reads the body.
 """
+
 import json
 import uuid
 

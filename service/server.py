@@ -1,4 +1,5 @@
 """Runs the HTTP server until SIGTERM or SIGINT, then shuts down gracefully."""
+
 import asyncio
 import json
 import logging
@@ -45,11 +46,13 @@ async def serve(config, stopping, ready=None):
 # What Tornado writes, and all it writes, when it cannot parse a request (a bad
 # request line, header or chunk): tornado/http1connection.py, _read_message.
 TORNADOS_BARE_400 = b"HTTP/1.1 400 Bad Request\r\n\r\n"
-_ENVELOPE = json.dumps({"success": False, "error": {
-    "code": "bad_request", "message": "The request is not valid HTTP/1.1."}}).encode()
+_ENVELOPE = json.dumps(
+    {"success": False, "error": {"code": "bad_request", "message": "The request is not valid HTTP/1.1."}}
+).encode()
 MALFORMED_REQUEST_ANSWER = (
     b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=UTF-8\r\n"
-    b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(_ENVELOPE), _ENVELOPE))
+    b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(_ENVELOPE), _ENVELOPE)
+)
 
 
 class Server(tornado.httpserver.HTTPServer):

@@ -5,6 +5,7 @@ aliases resolved, unknown fields dropped), checked with the entity's Cerberus
 schema and serialised for PostgreSQL. A record that fails any step is
 skipped with its reason; the batch goes on.
 """
+
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -82,8 +83,9 @@ def project_items(doc, entity):
     the record is valid (so every item is an object), like project() for the record itself."""
     for name, item_schema in entity.record_lists.items():
         if name in doc:
-            doc[name] = [{field: item[field] for field in item_schema if item.get(field) is not None}
-                         for item in doc[name]]
+            doc[name] = [
+                {field: item[field] for field in item_schema if item.get(field) is not None} for item in doc[name]
+            ]
     return doc
 
 
@@ -148,9 +150,15 @@ def _exact_json(doc, record_lists=()):
         return json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=float)
     text = _exact_json({name: value for name, value in doc.items() if name not in exact})
     # field names are the schema's own: nothing to escape
-    parts = [f'"{name}":' + (str(doc[name]) if type(doc[name]) is Decimal else
-                             "[" + ",".join(_exact_json(item) for item in doc[name]) + "]")
-             for name in exact]
+    parts = [
+        f'"{name}":'
+        + (
+            str(doc[name])
+            if type(doc[name]) is Decimal
+            else "[" + ",".join(_exact_json(item) for item in doc[name]) + "]"
+        )
+        for name in exact
+    ]
     return text[:-1] + ("," if len(text) > 2 else "") + ",".join(parts) + "}"
 
 

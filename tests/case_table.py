@@ -1,4 +1,5 @@
 """One case of the case table: a record, and what both validation layers must make of it."""
+
 from dataclasses import dataclass
 
 

@@ -6,6 +6,7 @@ PostgreSQL; either way every run starts from the migrations alone.
 Tests share it; each test works in stores of its own (store_id scopes
 everything), so tests never see each other's rows.
 """
+
 import json
 import os
 from dataclasses import dataclass
@@ -37,7 +38,8 @@ def pytest_configure(config):
         raise pytest.UsageError(
             f"refusing TEST_DATABASE_URL: the suite drops and recreates its database, and "
             f"{database_name(TEST_DATABASE_URL)!r} does not end in _test. Name a test database "
-            f"(e.g. wcsync_test), or unset TEST_DATABASE_URL to use a throwaway embedded PostgreSQL.")
+            f"(e.g. wcsync_test), or unset TEST_DATABASE_URL to use a throwaway embedded PostgreSQL."
+        )
 
 
 @dataclass
@@ -72,20 +74,24 @@ def conn(database_url):
 @pytest.fixture
 def query(conn):
     """query(sql, params) -> list of row dicts."""
+
     def run(statement, params=()):
         with conn.cursor() as cur:
             cur.execute(statement, params)
             return cur.fetchall() if cur.description else []
+
     return run
 
 
 @pytest.fixture
 def make_store(query):
     """make_store(name='Test store') -> Store with a live token."""
+
     def create(name="Test store"):
         token = new_token()
         [row] = query("SELECT create_store(%s, %s) AS id", (name, hash_token(token)))
         return Store(id=str(row["id"]), token=token)
+
     return create
 
 
@@ -97,12 +103,14 @@ def store(make_store):
 @pytest.fixture
 def sync_sql(query):
     """sync_sql(entity, store_id, records) calls upsert_<entity> as psql would; returns its row."""
+
     def call(entity, store_id, records):
         [row] = query(
             sql.SQL("SELECT * FROM {}(%s, %s::jsonb)").format(sql.Identifier(f"upsert_{entity}")),
             (store_id, json.dumps(records)),
         )
         return row
+
     return call
 
 
@@ -139,6 +147,7 @@ def post(http_client, base_url):
 
     body is JSON-encoded unless it is bytes or str.
     """
+
     async def send(path, body, token=None, headers=None):
         all_headers = {"Content-Type": "application/json"}
         if token is not None:
@@ -149,6 +158,7 @@ def post(http_client, base_url):
         return await http_client.fetch(
             base_url + path, method="POST", body=body, headers=all_headers, raise_error=False
         )
+
     return send
 
 
@@ -164,6 +174,7 @@ def hold_store_row(database_url):
         with conn.cursor() as cur:
             cur.execute("SELECT 1 FROM stores WHERE id = %s FOR NO KEY UPDATE", (store_id,))
         return conn.rollback
+
     yield hold
     for conn in connections:
         conn.close()

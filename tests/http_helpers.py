@@ -1,4 +1,5 @@
 """Helpers shared by the HTTP tests: records, the rows they left, the error envelope, lock waits."""
+
 import asyncio
 import json
 
@@ -13,9 +14,14 @@ def record(entity, wc_id, name="x", **fields):
 
 def stored(query, entity, store_id):
     """{wc id: name column} of the store's rows of entity; fails if an id is stored twice."""
-    rows = query(sql.SQL("SELECT {} AS wc_id, {} AS name FROM {} WHERE store_id = %s").format(
-        sql.Identifier(ENTITIES[entity].id_field), sql.Identifier(ENTITIES[entity].value_field), sql.Identifier(entity)),
-        (store_id,))
+    rows = query(
+        sql.SQL("SELECT {} AS wc_id, {} AS name FROM {} WHERE store_id = %s").format(
+            sql.Identifier(ENTITIES[entity].id_field),
+            sql.Identifier(ENTITIES[entity].value_field),
+            sql.Identifier(entity),
+        ),
+        (store_id,),
+    )
     ids = [row["wc_id"] for row in rows]
     assert len(ids) == len(set(ids)), "an id is stored twice"
     return {row["wc_id"]: row["name"] for row in rows}
@@ -24,8 +30,9 @@ def stored(query, entity, store_id):
 def nothing_written(query, store_id):
     """Asserts that the store has no rows, no sync log and no last_sync_at."""
     for table in ("products", "customers", "categories", "orders", "sync_logs"):
-        count = query(sql.SQL("SELECT count(*) AS n FROM {} WHERE store_id = %s").format(sql.Identifier(table)),
-                      (store_id,))
+        count = query(
+            sql.SQL("SELECT count(*) AS n FROM {} WHERE store_id = %s").format(sql.Identifier(table)), (store_id,)
+        )
         assert count == [{"n": 0}], table
     assert query("SELECT last_sync_at FROM stores WHERE id = %s", (store_id,)) == [{"last_sync_at": None}]
 
@@ -42,8 +49,11 @@ def assert_error(response, status, code):
 async def blocked_batch_pid(query, function, timeout=10):
     """The backend of the request running `function` (e.g. upsert_products), once it waits on a lock."""
     for _ in range(int(timeout / 0.02)):
-        rows = query("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                     "AND wait_event_type = 'Lock' AND query LIKE %s", (f"%{function}%",))
+        rows = query(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND query LIKE %s",
+            (f"%{function}%",),
+        )
         if rows:
             return rows[0]["pid"]
         await asyncio.sleep(0.02)

@@ -8,6 +8,7 @@ record, so that the field named first is the same in both. A record is a
 dict, or its JSON text where a number must reach both layers exactly as
 written (1e3, 5.0, 24.990).
 """
+
 import json
 
 from case_table import Case
@@ -60,25 +61,97 @@ def id_cases(make, id_field):
 
 
 TIMESTAMPS_VALID = [
-    "2026-01-15", "2026-01-15T10:30", "2026-01-15T10:30:00", "2026-01-15T10:30:00Z", "2026-01-15 10:30:00",
-    "2026-01-15T10:30:00.123+05:30", "2026-01-15T10:30:00.123456Z", "2026-01-15T10:30:00+0530",
-    "2026-01-15T10:30:00-15:59", "2024-02-29T00:00:00Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
+    "2026-01-15",
+    "2026-01-15T10:30",
+    "2026-01-15T10:30:00",
+    "2026-01-15T10:30:00Z",
+    "2026-01-15 10:30:00",
+    "2026-01-15T10:30:00.123+05:30",
+    "2026-01-15T10:30:00.123456Z",
+    "2026-01-15T10:30:00+0530",
+    "2026-01-15T10:30:00-15:59",
+    "2024-02-29T00:00:00Z",
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59Z",
 ]
 TIMESTAMPS_INVALID = [
-    "2026-02-30", "2025-02-29", "2026-13-01", "2026-00-10", "2026-01-32", "0000-01-01", "2026-1-5",
-    "yesterday", "now", "infinity", "20260101", "20260101T100000", "2026-01-15T24:00:00Z",
-    "2026-01-15T10:60:00Z", "2026-01-15T10:30:60Z", "2026-01-15T10:30:00+16:00", "2026-01-15T10:30:00+05:60",
-    "2026-01-15T10:30:00.1234567Z", "2026-01-15T10:30:00 Z", "2026-01-15T10:30:00+05", "2026-01-15Z",
-    "2026-01-15T10:30:00Z ", " 2026-01-15", "2026-01-15\n", "Jan 15 2026", "2026-01-15T10",
-    "２０２６-01-15", 20260101, True, ["2026-01-15"],
+    "2026-02-30",
+    "2025-02-29",
+    "2026-13-01",
+    "2026-00-10",
+    "2026-01-32",
+    "0000-01-01",
+    "2026-1-5",
+    "yesterday",
+    "now",
+    "infinity",
+    "20260101",
+    "20260101T100000",
+    "2026-01-15T24:00:00Z",
+    "2026-01-15T10:60:00Z",
+    "2026-01-15T10:30:60Z",
+    "2026-01-15T10:30:00+16:00",
+    "2026-01-15T10:30:00+05:60",
+    "2026-01-15T10:30:00.1234567Z",
+    "2026-01-15T10:30:00 Z",
+    "2026-01-15T10:30:00+05",
+    "2026-01-15Z",
+    "2026-01-15T10:30:00Z ",
+    " 2026-01-15",
+    "2026-01-15\n",
+    "Jan 15 2026",
+    "2026-01-15T10",
+    "２０２６-01-15",
+    20260101,
+    True,
+    ["2026-01-15"],
 ]
-AMOUNTS_VALID = ["24.99", "0", "007.50", "", "1000000000000000", "00000000000000001", "1.1234567890123",
-                 "0." + "0" * 997 + "1", 12, 0, 10**15]
-AMOUNTS_INVALID = ["-1", -1, "abc", "1e3", " 5", "5 ", "1.", ".5", "1,5", "1.2.3", "+5", "٣",
-                   "1000000000000000.01", "1" * 1001, "0." + "0" * 998 + "1", 10**16, True, [1], {"amount": 1}]
+AMOUNTS_VALID = [
+    "24.99",
+    "0",
+    "007.50",
+    "",
+    "1000000000000000",
+    "00000000000000001",
+    "1.1234567890123",
+    "0." + "0" * 997 + "1",
+    12,
+    0,
+    10**15,
+]
+AMOUNTS_INVALID = [
+    "-1",
+    -1,
+    "abc",
+    "1e3",
+    " 5",
+    "5 ",
+    "1.",
+    ".5",
+    "1,5",
+    "1.2.3",
+    "+5",
+    "٣",
+    "1000000000000000.01",
+    "1" * 1001,
+    "0." + "0" * 998 + "1",
+    10**16,
+    True,
+    [1],
+    {"amount": 1},
+]
 # JSON numbers, exactly as written: jsonb and Python's Decimal read the same value.
-AMOUNT_NUMBERS_VALID = ["999999999999999.99", "12345678.123456789", "0.10", "1e3", "1.5E+2", "1E+15", "-0", "-0.0",
-                        "1E-980"]
+AMOUNT_NUMBERS_VALID = [
+    "999999999999999.99",
+    "12345678.123456789",
+    "0.10",
+    "1e3",
+    "1.5E+2",
+    "1E+15",
+    "-0",
+    "-0.0",
+    "1E-980",
+]
 AMOUNT_NUMBERS_INVALID = ["-0.01", "1000000000000000.01", "1E+16", "1e400", "1E-999"]
 
 
@@ -87,7 +160,10 @@ def amount_cases(make, field):
         *each(make, field, AMOUNTS_VALID),
         *each(make, field, AMOUNTS_INVALID, AMOUNT),
         *[Case(f'{{{_pairs(make())}, "{field}": {number}}}') for number in AMOUNT_NUMBERS_VALID],
-        *[Case(f'{{{_pairs(make())}, "{field}": {number}}}', f"{field}: {AMOUNT}") for number in AMOUNT_NUMBERS_INVALID],
+        *[
+            Case(f'{{{_pairs(make())}, "{field}": {number}}}', f"{field}: {AMOUNT}")
+            for number in AMOUNT_NUMBERS_INVALID
+        ],
     ]
 
 
@@ -144,19 +220,48 @@ CASES = {
         *each(product, "date_created_gmt", ["yesterday"], DATE, named="created_at"),
         *each(product, "date_modified_gmt", ["2026-02-30T10:00:00"], DATE, named="updated_at"),
         # categories: WooCommerce's [{id, name, slug}]
-        *each(product, "categories", [[], [{"id": 10, "name": "W", "slug": "w"}, {"id": 11}],
-                                      [{"id": 2, "name": None}, {"id": 3}], [{"id": 1, "name": "é" * 1000}],
-                                      [{"id": 2**63 - 1}], [{"id": n} for n in range(1, 101)],
-                                      [{"id": 5, "slug": 5, "extra": {"nested": [1]}}]]),
+        *each(
+            product,
+            "categories",
+            [
+                [],
+                [{"id": 10, "name": "W", "slug": "w"}, {"id": 11}],
+                [{"id": 2, "name": None}, {"id": 3}],
+                [{"id": 1, "name": "é" * 1000}],
+                [{"id": 2**63 - 1}],
+                [{"id": n} for n in range(1, 101)],
+                [{"id": 5, "slug": 5, "extra": {"nested": [1]}}],
+            ],
+        ),
         Case(f'{{{_pairs(product())}, "categories": [{{"id": 1e3}}, {{"id": 5}}]}}'),
         *each(product, "categories", ["10", {"id": 10}, 10, True], "must be a list"),
-        *each(product, "categories", [[10], [{"name": "c"}], [{"id": 1}, {"id": 0}], [{"id": "10"}],
-                                      [{"id": 10}, {"name": "no id"}], [{"id": -1}], [{"id": 2**63}],
-                                      [{"id": True}], [None]], ITEM_ID.partition(": ")[2]),
+        *each(
+            product,
+            "categories",
+            [
+                [10],
+                [{"name": "c"}],
+                [{"id": 1}, {"id": 0}],
+                [{"id": "10"}],
+                [{"id": 10}, {"name": "no id"}],
+                [{"id": -1}],
+                [{"id": 2**63}],
+                [{"id": True}],
+                [None],
+            ],
+            ITEM_ID.partition(": ")[2],
+        ),
         Case(f'{{{_pairs(product())}, "categories": [{{"id": 1.0}}]}}', ITEM_ID),
-        *each(product, "categories", [[{"id": 10, "name": "ok"}, {"id": 20, "name": 5}],
-                                      [{"id": 10, "name": "x" * 1001}], [{"id": 10, "name": ["a"]}]],
-              ITEM_NAME.partition(": ")[2]),
+        *each(
+            product,
+            "categories",
+            [
+                [{"id": 10, "name": "ok"}, {"id": 20, "name": 5}],
+                [{"id": 10, "name": "x" * 1001}],
+                [{"id": 10, "name": ["a"]}],
+            ],
+            ITEM_NAME.partition(": ")[2],
+        ),
         *each(product, "categories", [[{"id": n} for n in range(1, 102)]], "more than 100 items"),
         Case(product(categories=[{"id": n} for n in range(1, 102)] + [{"id": 0}]), "categories: more than 100 items"),
         Case(product(category_id=10, categories=[{"id": 11, "name": 5}]), ITEM_NAME),
@@ -164,13 +269,40 @@ CASES = {
     "customers": [
         Case(customer()),
         *id_cases(customer, "wc_customer_id"),
-        *each(customer, "email", ["john@example.com", "  John.Doe@Example.COM  ", "ANN+tag@Sub.Example.org", "",
-                                  "   ", "j" * 242 + "@example.com", "a@b", "\u00a0john@example.com",
-                                  "jöhn@exämple.com", "x@y.z"]),
-        *each(customer, "email", ["not-an-email", "john@doe@example.com", "john doe@example.com", "@example.com",
-                                  "john@", "j" * 243 + "@example.com", "john@example.com\n", "\tjohn@example.com",
-                                  " \t ", "john\u000bdoe@example.com", "john\fdoe@example.com"],
-              "must be an email address"),
+        *each(
+            customer,
+            "email",
+            [
+                "john@example.com",
+                "  John.Doe@Example.COM  ",
+                "ANN+tag@Sub.Example.org",
+                "",
+                "   ",
+                "j" * 242 + "@example.com",
+                "a@b",
+                "\u00a0john@example.com",
+                "jöhn@exämple.com",
+                "x@y.z",
+            ],
+        ),
+        *each(
+            customer,
+            "email",
+            [
+                "not-an-email",
+                "john@doe@example.com",
+                "john doe@example.com",
+                "@example.com",
+                "john@",
+                "j" * 243 + "@example.com",
+                "john@example.com\n",
+                "\tjohn@example.com",
+                " \t ",
+                "john\u000bdoe@example.com",
+                "john\fdoe@example.com",
+            ],
+            "must be an email address",
+        ),
         *each(customer, "email", [12345, ["john@example.com"], True, {"a": "b@c"}], STRING),
         *text_cases(customer, "display_name"),
         *amount_cases(customer, "total_spent"),
@@ -197,8 +329,9 @@ CASES = {
         *each(category, "parent_id", ["1", 1.5, True, 2**63], INTEGER),
         Case(category(parent_id=1), "parent_id: a category cannot be its own parent"),
         Case({"id": 7, "name": "self", "parent": 7}, "parent_id: a category cannot be its own parent"),
-        Case('{"wc_category_id": 1000, "name": "x", "parent_id": 1e3}',
-             "parent_id: a category cannot be its own parent"),
+        Case(
+            '{"wc_category_id": 1000, "name": "x", "parent_id": 1e3}', "parent_id: a category cannot be its own parent"
+        ),
         *integer_cases(category, "product_count", 0, 2**31 - 1),
         *each(category, "count", [3]),
         *each(category, "count", [-1], "must be between 0 and 2147483647", named="product_count"),

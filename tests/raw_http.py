@@ -1,4 +1,5 @@
 """Raw HTTP over a socket, for requests no HTTP client library will send."""
+
 import asyncio
 import json
 

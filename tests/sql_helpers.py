@@ -4,6 +4,7 @@ They read tables through the `query` fixture and cause database errors for
 real: a trigger, created by the test and scoped to its own store, raises
 inside the batch's transaction.
 """
+
 import contextlib
 import hashlib
 import json
@@ -24,8 +25,10 @@ def valid_record(entity, wc_id, value=None):
 def rows(query, table, store_id, order_by=None):
     """All rows of table for store_id, ordered by order_by (default: an entity's WooCommerce id)."""
     order = order_by or (ENTITIES[table].id_field if table in ENTITIES else "id")
-    return query(sql.SQL("SELECT * FROM {} WHERE store_id = %s ORDER BY {}").format(
-        sql.Identifier(table), sql.SQL(order)), (store_id,))
+    return query(
+        sql.SQL("SELECT * FROM {} WHERE store_id = %s ORDER BY {}").format(sql.Identifier(table), sql.SQL(order)),
+        (store_id,),
+    )
 
 
 def values_by_id(query, entity, store_id):
@@ -64,8 +67,9 @@ def call_raw(query, entity, store_id, records_text, sync_log_id=None):
     if sync_log_id is None:
         [row] = query(sql.SQL("SELECT * FROM {}(%s, %s::jsonb)").format(function), (store_id, records_text))
     else:
-        [row] = query(sql.SQL("SELECT * FROM {}(%s, %s::jsonb, %s)").format(function),
-                      (store_id, records_text, str(sync_log_id)))
+        [row] = query(
+            sql.SQL("SELECT * FROM {}(%s, %s::jsonb, %s)").format(function), (store_id, records_text, str(sync_log_id))
+        )
     return row
 
 
@@ -92,7 +96,8 @@ def failing_trigger(query, table, store_id, timing="AFTER", events="INSERT OR UP
     suffix = uuid.uuid4().hex[:12]
     function = sql.Identifier(f"test_fail_{suffix}")
     trigger = sql.Identifier(f"test_fail_{suffix}")
-    query(sql.SQL("""
+    query(
+        sql.SQL("""
         CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $body$
         BEGIN
             IF NEW.store_id = {store}::uuid AND ({condition}) THEN
@@ -101,12 +106,20 @@ def failing_trigger(query, table, store_id, timing="AFTER", events="INSERT OR UP
             RETURN NEW;
         END
         $body$
-    """).format(function=function, store=sql.Literal(str(store_id)), condition=sql.SQL(condition)))
+    """).format(function=function, store=sql.Literal(str(store_id)), condition=sql.SQL(condition))
+    )
     try:
-        query(sql.SQL("CREATE TRIGGER {trigger} {timing} {events} ON {table} "
-                      "FOR EACH ROW EXECUTE FUNCTION {function}()")
-              .format(trigger=trigger, timing=sql.SQL(timing), events=sql.SQL(events),
-                      table=sql.Identifier(table), function=function))
+        query(
+            sql.SQL(
+                "CREATE TRIGGER {trigger} {timing} {events} ON {table} FOR EACH ROW EXECUTE FUNCTION {function}()"
+            ).format(
+                trigger=trigger,
+                timing=sql.SQL(timing),
+                events=sql.SQL(events),
+                table=sql.Identifier(table),
+                function=function,
+            )
+        )
         yield
     finally:
         query(sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(trigger, sql.Identifier(table)))
@@ -123,14 +136,21 @@ def assert_failed_batch(query, store_id, result, received, message="injected fai
     assert log["status"] == "failed"
     assert message in log["error_message"]
     assert log["completed_at"] is not None and log["started_at"] <= log["completed_at"]
-    assert (log["records_received"], log["records_synced"], log["records_unchanged"], log["records_skipped"]) \
-        == (received, 0, 0, received)
+    assert (log["records_received"], log["records_synced"], log["records_unchanged"], log["records_skipped"]) == (
+        received,
+        0,
+        0,
+        received,
+    )
 
 
 def every_step():
     """What migrating an empty database applies: every versioned migration, then every sql/ file."""
-    migrations = sorted(path.name.removesuffix(".sql") for path in MIGRATIONS_DIR.glob("0*.sql")
-                        if not path.name.endswith(".rollback.sql"))
+    migrations = sorted(
+        path.name.removesuffix(".sql")
+        for path in MIGRATIONS_DIR.glob("0*.sql")
+        if not path.name.endswith(".rollback.sql")
+    )
     return migrations + [f"sql/{path.name}" for path in sorted(SQL_DIR.glob("*.sql"))]
 
 
@@ -140,12 +160,15 @@ def suspend(query, store_id):
 
 def text_columns(query):
     """(table, column) of every text-like column of every table in the public schema."""
-    return [(row["table_name"], row["column_name"]) for row in query("""
+    return [
+        (row["table_name"], row["column_name"])
+        for row in query("""
         SELECT c.table_name, c.column_name
           FROM information_schema.columns c
           JOIN information_schema.tables t USING (table_schema, table_name)
          WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'
-           AND c.data_type IN ('text', 'character varying', 'character', 'json', 'jsonb', 'ARRAY')""")]
+           AND c.data_type IN ('text', 'character varying', 'character', 'json', 'jsonb', 'ARRAY')""")
+    ]
 
 
 def columns_holding(query, texts):
@@ -156,8 +179,12 @@ def columns_holding(query, texts):
     found = []
     for table, column in columns:
         for text in texts:
-            [row] = query(sql.SQL("SELECT count(*) AS n FROM {} WHERE strpos(lower({}::text), %s) > 0")
-                          .format(sql.Identifier(table), sql.Identifier(column)), (text.lower(),))
+            [row] = query(
+                sql.SQL("SELECT count(*) AS n FROM {} WHERE strpos(lower({}::text), %s) > 0").format(
+                    sql.Identifier(table), sql.Identifier(column)
+                ),
+                (text.lower(),),
+            )
             if row["n"]:
                 found.append((table, column, text))
     return found
@@ -167,4 +194,3 @@ def deleted_ids(query, entity, store_id):
     """The WooCommerce ids of the store's rows of entity marked deleted, in order."""
     id_field = ENTITIES[entity].id_field
     return [row[id_field] for row in rows(query, entity, store_id) if row["deleted_at"] is not None]
-

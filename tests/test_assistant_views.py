@@ -8,6 +8,7 @@ sent; no column of any table holds a name, address, phone, IP or plain
 email. Then: plugin-sent figures, a cycle in the tree, and the plans of the
 views for one store.
 """
+
 import json
 from decimal import Decimal
 
@@ -24,28 +25,38 @@ VIEWS = ["customer_order_stats", "category_sales", "category_sales_rollup"]
 
 async def sync(post, store, entity, records, batch=25):
     for start in range(0, len(records), batch):
-        response = await post(f"/api/sync/{entity}", {entity: records[start:start + batch]}, store.token)
+        response = await post(f"/api/sync/{entity}", {entity: records[start : start + batch]}, store.token)
         assert response.code == 200, response.body
         data = json.loads(response.body)["data"]
-        assert (data["syncedCount"], data["errors"]) == (len(records[start:start + batch]), []), data
+        assert (data["syncedCount"], data["errors"]) == (len(records[start : start + batch]), []), data
 
 
 def item_products(query, store_id):
     """[(wc_product_id, resolved product key)] of every order item of the store."""
-    return [(row["wc_product_id"], row["product_id"]) for row in query(
-        "SELECT wc_product_id, product_id FROM order_items WHERE store_id = %s", (store_id,))]
+    return [
+        (row["wc_product_id"], row["product_id"])
+        for row in query("SELECT wc_product_id, product_id FROM order_items WHERE store_id = %s", (store_id,))
+    ]
 
 
 def customer_stats(query, store_id):
-    return {(row["wc_customer_id"], row["email_hash"]):
-            (row["order_count"], row["total_spent"], row["first_order_date"], row["last_order_date"])
-            for row in query("SELECT * FROM customer_order_stats WHERE store_id = %s", (store_id,))}
+    return {
+        (row["wc_customer_id"], row["email_hash"]): (
+            row["order_count"],
+            row["total_spent"],
+            row["first_order_date"],
+            row["last_order_date"],
+        )
+        for row in query("SELECT * FROM customer_order_stats WHERE store_id = %s", (store_id,))
+    }
 
 
 def category_figures(query, view, store_id):
     rows = query(f"SELECT * FROM {view} WHERE store_id = %s", (store_id,))
-    figures = {row["wc_category_id"]: (row["category_name"], row["order_count"], row["units_sold"], row["revenue"])
-               for row in rows}
+    figures = {
+        row["wc_category_id"]: (row["category_name"], row["order_count"], row["units_sold"], row["revenue"])
+        for row in rows
+    }
     assert len(figures) == len(rows), "a category twice"
     return figures
 
@@ -59,17 +70,23 @@ async def test_a_v3_store_synced_orders_first_gives_the_figures_computed_from_wh
     assert all(product is None for _, product in item_products(query, store.id))
 
     await sync(post, store, "products", shop.products)
-    keys = {row["wc_product_id"]: row["id"]
-            for row in query("SELECT wc_product_id, id FROM products WHERE store_id = %s", (store.id,))}
+    keys = {
+        row["wc_product_id"]: row["id"]
+        for row in query("SELECT wc_product_id, id FROM products WHERE store_id = %s", (store.id,))
+    }
     items = item_products(query, store.id)
-    assert sorted(items, key=str) == sorted(((item["product_id"] or None, keys.get(item["product_id"]))
-                                            for item in sent_items), key=str)
+    assert sorted(items, key=str) == sorted(
+        ((item["product_id"] or None, keys.get(item["product_id"])) for item in sent_items), key=str
+    )
     assert {wc_id for wc_id, key in items if key is None} == {UNSENT_PRODUCT, None}  # never sent, or 0
 
     await sync(post, store, "customers", shop.customers)
     await sync(post, store, "categories", shop.categories)
-    unresolved = query("""SELECT o.wc_order_id FROM orders o JOIN customers c USING (store_id, wc_customer_id)
-                           WHERE o.store_id = %s AND o.customer_id IS DISTINCT FROM c.id""", (store.id,))
+    unresolved = query(
+        """SELECT o.wc_order_id FROM orders o JOIN customers c USING (store_id, wc_customer_id)
+                           WHERE o.store_id = %s AND o.customer_id IS DISTINCT FROM c.id""",
+        (store.id,),
+    )
     assert unresolved == []
 
     expected = shop.customer_order_stats()
@@ -80,8 +97,7 @@ async def test_a_v3_store_synced_orders_first_gives_the_figures_computed_from_wh
     assert rollup[10][1:] != shop.category_sales()[10][1:]  # Clothing gains its subcategories' sales
     assert category_figures(query, "category_sales_rollup", store.id) == rollup
     names = query("SELECT wc_customer_id, display_name FROM customers WHERE store_id = %s", (store.id,))
-    assert {row["display_name"] for row in names} == {f"{c['first_name']} {c['last_name'][0]}."
-                                                      for c in shop.customers}
+    assert {row["display_name"] for row in names} == {f"{c['first_name']} {c['last_name'][0]}." for c in shop.customers}
 
 
 @pytest.mark.gen_test(timeout=60)
@@ -105,18 +121,28 @@ async def test_no_column_holds_a_name_address_phone_ip_or_plain_email(post, stor
 
 
 def test_plugin_sent_figures_win_field_by_field_over_those_of_the_orders(store, sync_sql, query):
-    sync_sql("orders", store.id, [
-        {"id": 1, "status": "completed", "customer_id": 7, "total": "10.00", "created_at": "2026-01-01T00:00:00Z"},
-        {"id": 2, "status": "processing", "customer_id": 7, "total": "5.50", "created_at": "2026-02-01T00:00:00Z"},
-        {"id": 3, "status": "refunded", "customer_id": 7, "total": "99.00", "created_at": "2026-03-01T00:00:00Z"},
-        {"id": 4, "status": "completed", "customer_id": 8, "total": "1", "email": "eight@example.com"}])
-    sync_sql("customers", store.id, [{"id": 7, "order_count": 12, "last_order_date": "2026-05-01T00:00:00Z"},
-                                     {"id": 9}])
-    rows = {row["wc_customer_id"]: row for row in
-            query("SELECT * FROM customer_order_stats WHERE store_id = %s", (store.id,))}
+    sync_sql(
+        "orders",
+        store.id,
+        [
+            {"id": 1, "status": "completed", "customer_id": 7, "total": "10.00", "created_at": "2026-01-01T00:00:00Z"},
+            {"id": 2, "status": "processing", "customer_id": 7, "total": "5.50", "created_at": "2026-02-01T00:00:00Z"},
+            {"id": 3, "status": "refunded", "customer_id": 7, "total": "99.00", "created_at": "2026-03-01T00:00:00Z"},
+            {"id": 4, "status": "completed", "customer_id": 8, "total": "1", "email": "eight@example.com"},
+        ],
+    )
+    sync_sql(
+        "customers", store.id, [{"id": 7, "order_count": 12, "last_order_date": "2026-05-01T00:00:00Z"}, {"id": 9}]
+    )
+    rows = {
+        row["wc_customer_id"]: row
+        for row in query("SELECT * FROM customer_order_stats WHERE store_id = %s", (store.id,))
+    }
     assert (rows[7]["order_count"], rows[7]["total_spent"]) == (12, Decimal("15.50"))
-    assert (rows[7]["first_order_date"].isoformat(), rows[7]["last_order_date"].isoformat()) == \
-        ("2026-01-01T00:00:00+00:00", "2026-05-01T00:00:00+00:00")
+    assert (rows[7]["first_order_date"].isoformat(), rows[7]["last_order_date"].isoformat()) == (
+        "2026-01-01T00:00:00+00:00",
+        "2026-05-01T00:00:00+00:00",
+    )
     assert (rows[8]["order_count"], rows[8]["total_spent"], rows[8]["email_hash"] is not None) == (1, 1, True)
     assert (rows[9]["order_count"], rows[9]["total_spent"], rows[9]["first_order_date"]) == (0, 0, None)
 
@@ -124,10 +150,15 @@ def test_plugin_sent_figures_win_field_by_field_over_those_of_the_orders(store, 
 def test_the_rollup_ends_on_a_cycle_in_the_category_tree(store, sync_sql, query):
     sync_sql("categories", store.id, [{"id": 1, "name": "A", "parent": 2}, {"id": 2, "name": "B", "parent": 1}])
     sync_sql("products", store.id, [{"id": 5, "name": "p", "categories": [{"id": 1}]}])
-    sync_sql("orders", store.id, [{"id": 1, "status": "completed",
-                                   "line_items": [{"product_id": 5, "quantity": 2, "total": "3"}]}])
-    assert category_figures(query, "category_sales_rollup", store.id) == \
-        {1: ("A", 1, 2, Decimal(3)), 2: ("B", 1, 2, Decimal(3))}
+    sync_sql(
+        "orders",
+        store.id,
+        [{"id": 1, "status": "completed", "line_items": [{"product_id": 5, "quantity": 2, "total": "3"}]}],
+    )
+    assert category_figures(query, "category_sales_rollup", store.id) == {
+        1: ("A", 1, 2, Decimal(3)),
+        2: ("B", 1, 2, Decimal(3)),
+    }
 
 
 # --- One store's query reads only that store's rows ---------------------------------------------
@@ -160,8 +191,9 @@ def crowded(database_url):
             cur.execute("SELECT create_store(%s, %s)", (f"crowd {n}", hash_token(new_token())))
             [store_id] = cur.fetchone()
             for entity in ("categories", "products", "customers", "orders"):
-                cur.execute(f"SELECT status FROM upsert_{entity}(%s, %s::jsonb)",
-                            (store_id, json.dumps(getattr(shop, entity))))
+                cur.execute(
+                    f"SELECT status FROM upsert_{entity}(%s, %s::jsonb)", (store_id, json.dumps(getattr(shop, entity)))
+                )
                 assert cur.fetchone() == ("completed",)
         cur.execute("ANALYZE")
     conn.close()
@@ -175,8 +207,9 @@ def test_a_query_for_one_store_scans_only_that_stores_rows(view, crowded, store,
     shop = Store(orders=10)
     for entity in ("categories", "products", "customers", "orders"):
         sync_sql(entity, store.id, getattr(shop, entity))
-    [[row]] = [list(r.values()) for r in query(
-        f"EXPLAIN (FORMAT JSON) SELECT * FROM {view} WHERE store_id = %s", (store.id,))]
+    [[row]] = [
+        list(r.values()) for r in query(f"EXPLAIN (FORMAT JSON) SELECT * FROM {view} WHERE store_id = %s", (store.id,))
+    ]
     found = scans(row[0]["Plan"])
     tables = {table for table, _, _ in found}
     assert tables & TENANT_TABLES >= {"orders"} and tables <= TENANT_TABLES | {"stores"}, found
@@ -189,25 +222,53 @@ def test_a_query_for_one_store_scans_only_that_stores_rows(view, crowded, store,
 def test_rows_a_full_sync_run_marked_deleted_are_left_out(store, sync_sql, query):
     """Deleted orders, customers and categories leave the views; a deleted product's sales stay."""
     sync_sql("categories", store.id, [{"id": 10, "name": "Kept"}, {"id": 20, "name": "Gone"}])
-    sync_sql("products", store.id, [{"id": 1, "name": "kept", "categories": [{"id": 10}]},
-                                    {"id": 2, "name": "gone", "categories": [{"id": 10}, {"id": 20}]}])
+    sync_sql(
+        "products",
+        store.id,
+        [
+            {"id": 1, "name": "kept", "categories": [{"id": 10}]},
+            {"id": 2, "name": "gone", "categories": [{"id": 10}, {"id": 20}]},
+        ],
+    )
     sync_sql("customers", store.id, [{"id": 7}, {"id": 8}])
-    kept_order = {"id": 100, "status": "completed", "customer_id": 7, "total": "3", "line_items": [
-        {"product_id": 1, "quantity": 1, "total": "1"}, {"product_id": 2, "quantity": 1, "total": "2"}]}
-    sync_sql("orders", store.id, [
-        kept_order,
-        {"id": 101, "status": "completed", "customer_id": 7, "total": "5",
-         "line_items": [{"product_id": 1, "quantity": 5, "total": "5"}]},
-        {"id": 102, "status": "completed", "customer_id": 8, "total": "4"}])
-    [run] = query("SELECT sync_run_start(%s, ARRAY['categories', 'products', 'customers', 'orders']) AS id",
-                  (store.id,))
-    for entity, records in [("categories", [{"id": 10, "name": "Kept"}]),
-                            ("products", [{"id": 1, "name": "kept", "categories": [{"id": 10}]}]),
-                            ("customers", [{"id": 7}]), ("orders", [kept_order])]:
-        query("SELECT * FROM sync_run_batch(%s, %s, %s, 1, %s::jsonb)",
-              (store.id, run["id"], entity, json.dumps(records)))
-    query("SELECT * FROM sync_run_complete(%s, %s, %s::jsonb)",
-          (store.id, run["id"], json.dumps(dict.fromkeys(["categories", "products", "customers", "orders"], 1))))
+    kept_order = {
+        "id": 100,
+        "status": "completed",
+        "customer_id": 7,
+        "total": "3",
+        "line_items": [{"product_id": 1, "quantity": 1, "total": "1"}, {"product_id": 2, "quantity": 1, "total": "2"}],
+    }
+    sync_sql(
+        "orders",
+        store.id,
+        [
+            kept_order,
+            {
+                "id": 101,
+                "status": "completed",
+                "customer_id": 7,
+                "total": "5",
+                "line_items": [{"product_id": 1, "quantity": 5, "total": "5"}],
+            },
+            {"id": 102, "status": "completed", "customer_id": 8, "total": "4"},
+        ],
+    )
+    [run] = query(
+        "SELECT sync_run_start(%s, ARRAY['categories', 'products', 'customers', 'orders']) AS id", (store.id,)
+    )
+    for entity, records in [
+        ("categories", [{"id": 10, "name": "Kept"}]),
+        ("products", [{"id": 1, "name": "kept", "categories": [{"id": 10}]}]),
+        ("customers", [{"id": 7}]),
+        ("orders", [kept_order]),
+    ]:
+        query(
+            "SELECT * FROM sync_run_batch(%s, %s, %s, 1, %s::jsonb)", (store.id, run["id"], entity, json.dumps(records))
+        )
+    query(
+        "SELECT * FROM sync_run_complete(%s, %s, %s::jsonb)",
+        (store.id, run["id"], json.dumps(dict.fromkeys(["categories", "products", "customers", "orders"], 1))),
+    )
 
     stats = {key[0]: figures[:2] for key, figures in customer_stats(query, store.id).items()}
     assert stats == {7: (1, Decimal(3))}  # customer 8 deleted; order 101 deleted

@@ -1,4 +1,5 @@
 """The command line: migrate, create-store, create-token, revoke-token, suspend-store, resume-store, list-stores."""
+
 import io
 import json
 import uuid
@@ -24,6 +25,7 @@ def cli(database_url, monkeypatch, capsys):
         code = main(list(args))
         out, err = capsys.readouterr()
         return code, out, err
+
     return run
 
 
@@ -82,7 +84,10 @@ def test_db_url_prints_the_configured_database(cli, database_url):
 
 def test_psql_runs_on_the_service_database(cli, tmp_path):
     out = tmp_path / "out"
-    assert cli("psql", "-XAt", "-o", str(out), "-c", "SELECT count(*) FROM pg_proc WHERE proname = 'upsert_products'")[0] is None
+    assert (
+        cli("psql", "-XAt", "-o", str(out), "-c", "SELECT count(*) FROM pg_proc WHERE proname = 'upsert_products'")[0]
+        is None
+    )
     assert out.read_text() == "1\n"
     assert cli("psql", "-XAtc", "SELECT no_such_column")[0] == 1
 

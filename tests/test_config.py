@@ -3,8 +3,9 @@ from service.config import Config
 
 
 def test_settings_from_environment():
-    config = Config.from_env({"DATABASE_URL": "postgresql://db/x", "PORT": "9000",
-                                  "MAX_BATCH_RECORDS": "10", "SHUTDOWN_TIMEOUT_S": "2.5"})
+    config = Config.from_env(
+        {"DATABASE_URL": "postgresql://db/x", "PORT": "9000", "MAX_BATCH_RECORDS": "10", "SHUTDOWN_TIMEOUT_S": "2.5"}
+    )
     assert config.database_url == "postgresql://db/x"
     assert config.port == 9000
     assert config.max_batch_records == 10

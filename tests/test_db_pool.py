@@ -1,4 +1,5 @@
 """The pool's connections keep batches (and the emails in them) out of PostgreSQL's log."""
+
 import dataclasses
 import logging
 
@@ -28,8 +29,12 @@ async def test_failed_statements_are_not_logged_with_their_data(config):
 
 @pytest.mark.gen_test
 async def test_without_the_privilege_the_pool_works_and_warns(config, query, caplog):
-    query(sql.SQL("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {}) "
-                  "THEN CREATE ROLE {} LOGIN; END IF; END $$").format(sql.Literal(PLAIN_ROLE), sql.Identifier(PLAIN_ROLE)))
+    query(
+        sql.SQL(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {}) "
+            "THEN CREATE ROLE {} LOGIN; END IF; END $$"
+        ).format(sql.Literal(PLAIN_ROLE), sql.Identifier(PLAIN_ROLE))
+    )
     plain = dataclasses.replace(config, database_url=make_dsn(config.database_url, user=PLAIN_ROLE))
     caplog.set_level(logging.WARNING, logger="wcsync.db")
 

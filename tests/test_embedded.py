@@ -3,6 +3,7 @@
 These tests start clusters of their own in temporary directories, whatever
 database the rest of the suite runs on.
 """
+
 import json
 import os
 import shutil
@@ -82,10 +83,13 @@ def test_processes_share_one_server_and_the_last_one_stops_it(data_dir):
 
 def test_a_user_killed_without_cleanup_is_not_counted(data_dir):
     """A process killed outright holds no flock any more: the next one to end stops the server."""
-    script = ("import sys, time; from service import embedded; "
-              "embedded.Cluster(sys.argv[1]).__enter__(); print('up', flush=True); time.sleep(60)")
-    with subprocess.Popen([sys.executable, "-c", script, str(data_dir / "postgres")],
-                          cwd=CHECKOUT, stdout=subprocess.PIPE, text=True) as killed:
+    script = (
+        "import sys, time; from service import embedded; "
+        "embedded.Cluster(sys.argv[1]).__enter__(); print('up', flush=True); time.sleep(60)"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", script, str(data_dir / "postgres")], cwd=CHECKOUT, stdout=subprocess.PIPE, text=True
+    ) as killed:
         assert killed.stdout.readline() == "up\n"
         killed.kill()
     cluster = embedded.Cluster(data_dir / "postgres")
@@ -137,16 +141,23 @@ def test_without_database_url_the_service_runs_on_its_own_postgres_and_leaves_no
     env.update(DATA_DIR=str(data_dir), PORT=str(free_port()))
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "service", *args], cwd=CHECKOUT, env=env,
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "service", *args], cwd=CHECKOUT, env=env, capture_output=True, text=True, timeout=60
+        )
 
     assert cli("migrate").stdout == f"applied: {', '.join(every_step())}\n"
     cluster = embedded.Cluster(data_dir / "postgres")
     assert cluster.url() is None, "migrate stops the server it started"
     assert cli("db-url").returncode == 1
 
-    serve = subprocess.Popen([sys.executable, "-m", "service", "serve"], cwd=CHECKOUT, env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "service", "serve"],
+        cwd=CHECKOUT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         base = f"http://127.0.0.1:{env['PORT']}"
         wait_for_health(base)
@@ -155,8 +166,11 @@ def test_without_database_url_the_service_runs_on_its_own_postgres_and_leaves_no
         assert cluster.url() is not None, "a CLI command leaves the server that make run uses running"
 
         body = json.dumps({"products": [{"id": 7, "name": "Kettle", "price": "12.50"}]}).encode()
-        request = urllib.request.Request(f"{base}/api/sync/products", data=body, headers={
-            "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{base}/api/sync/products",
+            data=body,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             assert json.loads(response.read())["data"]["syncedCount"] == 1
 
@@ -195,9 +209,14 @@ def test_make_test_refuses_a_database_not_named_for_tests(database_url, query):
     try:
         with psycopg2.connect(precious) as conn, conn.cursor() as cur:
             cur.execute("CREATE TABLE kept (x int)")
-        result = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
-                                cwd=CHECKOUT, env={**os.environ, "TEST_DATABASE_URL": precious},
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+            cwd=CHECKOUT,
+            env={**os.environ, "TEST_DATABASE_URL": precious},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode != 0
         assert "'wcsync_precious' does not end in _test" in result.stderr
         with psycopg2.connect(precious) as conn, conn.cursor() as cur:

@@ -3,6 +3,7 @@
 Each fault is caused for real: a batch is held on a row lock taken by the
 test, then its backend is terminated, or the statement times out.
 """
+
 import asyncio
 import json
 
@@ -49,8 +50,10 @@ async def test_service_recovers_by_itself_after_its_connections_are_killed(post,
     without a restart of the service."""
     responses = await asyncio.gather(*(post("/api/sync/products", BATCH, store.token) for _ in range(4)))
     assert [response.code for response in responses] == [200] * 4  # the pool now holds several connections
-    query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-          "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
 
     for _ in range(3):
         response = await post("/api/sync/products", BATCH, store.token)
@@ -65,15 +68,21 @@ def refuse_connections(database_url, query):
 
     def refuse():
         with admin.cursor() as cur:
-            cur.execute(psycopg2.sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false")
-                        .format(psycopg2.sql.Identifier(name)))
-            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = %s AND pid <> pg_backend_pid() AND application_name <> 'keep'", (name,))
+            cur.execute(
+                psycopg2.sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(psycopg2.sql.Identifier(name))
+            )
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid() AND application_name <> 'keep'",
+                (name,),
+            )
 
     def allow():
         with admin.cursor() as cur:
-            cur.execute(psycopg2.sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS true")
-                        .format(psycopg2.sql.Identifier(name)))
+            cur.execute(
+                psycopg2.sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS true").format(psycopg2.sql.Identifier(name))
+            )
+
     yield refuse, allow
     allow()
     admin.close()

@@ -4,6 +4,7 @@
 store; neither writes anything. Two stores syncing the same WooCommerce ids
 keep separate rows, and neither can reach the other's through the API.
 """
+
 import json
 
 import pytest
@@ -20,18 +21,21 @@ async def send(post, entity, authorization):
 
 
 @pytest.mark.parametrize("entity", ENTITIES)
-@pytest.mark.parametrize("authorization", [
-    None,
-    "",
-    "Bearer",
-    "Bearer ",
-    "Basic {token}",
-    "Token {token}",
-    "{token}",
-    "Bearer unknown-token",
-    "Bearer {token}x",
-    "Bearer {token} extra",
-])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic {token}",
+        "Token {token}",
+        "{token}",
+        "Bearer unknown-token",
+        "Bearer {token}x",
+        "Bearer {token} extra",
+    ],
+)
 @pytest.mark.gen_test
 async def test_missing_malformed_or_unknown_token_is_401(post, store, query, entity, authorization):
     if authorization is not None:
@@ -101,6 +105,7 @@ async def test_auth_is_checked_before_the_body(post, store, query):
 
 # --- Tenant isolation ---
 
+
 @pytest.mark.parametrize("entity", ENTITIES)
 @pytest.mark.gen_test
 async def test_two_stores_syncing_the_same_ids_keep_their_own_rows(post, make_store, query, entity):
@@ -116,8 +121,7 @@ async def test_two_stores_syncing_the_same_ids_keep_their_own_rows(post, make_st
     assert stored(query, entity, b.id) == {1: "B1", 2: "B2", 4: "B4"}
 
     # A re-sends B's ids (and one only B has): only A's rows change.
-    response = await post(f"/api/sync/{entity}", {entity: [record(entity, n, "overwritten") for n in (1, 4)]},
-                          a.token)
+    response = await post(f"/api/sync/{entity}", {entity: [record(entity, n, "overwritten") for n in (1, 4)]}, a.token)
     assert response.code == 200
     assert json.loads(response.body)["data"]["syncedCount"] == 2
     assert stored(query, entity, a.id) == {1: "overwritten", 2: "A2", 3: "A3", 4: "overwritten"}
@@ -128,17 +132,18 @@ async def test_two_stores_syncing_the_same_ids_keep_their_own_rows(post, make_st
         text = body.decode()
         assert b.id not in text and "B1" not in text and "Store B" not in text
     # Each store's sync logs and last_sync_at are its own.
-    logs = query("SELECT store_id, count(*) AS n FROM sync_logs WHERE store_id IN (%s, %s) GROUP BY 1",
-                 (a.id, b.id))
+    logs = query("SELECT store_id, count(*) AS n FROM sync_logs WHERE store_id IN (%s, %s) GROUP BY 1", (a.id, b.id))
     assert {str(row["store_id"]): row["n"] for row in logs} == {a.id: 2, b.id: 1}
 
 
 @pytest.mark.gen_test
 async def test_a_store_id_in_the_body_does_not_choose_the_store(post, make_store, query):
     a, b = make_store("Store A"), make_store("Store B")
-    response = await post("/api/sync/products",
-                          {"store_id": b.id, "products": [{"wc_product_id": 1, "name": "A's", "store_id": b.id}]},
-                          a.token)
+    response = await post(
+        "/api/sync/products",
+        {"store_id": b.id, "products": [{"wc_product_id": 1, "name": "A's", "store_id": b.id}]},
+        a.token,
+    )
     assert response.code == 200, response.body
     assert stored(query, "products", a.id) == {1: "A's"}
     assert stored(query, "products", b.id) == {}
@@ -147,20 +152,28 @@ async def test_a_store_id_in_the_body_does_not_choose_the_store(post, make_store
 @pytest.mark.gen_test
 async def test_references_never_resolve_to_another_stores_category(post, make_store, query):
     a, b = make_store("Store A"), make_store("Store B")
-    assert (await post("/api/sync/categories", {"categories": [{"wc_category_id": 10, "name": "A's"}]},
-                       a.token)).code == 200
-    assert (await post("/api/sync/products", {"products": [{"wc_product_id": 1, "name": "p", "category_id": 10}]},
-                       b.token)).code == 200
-    assert (await post("/api/sync/categories", {"categories": [{"wc_category_id": 11, "name": "c",
-                                                                "parent_id": 10}]}, b.token)).code == 200
+    assert (
+        await post("/api/sync/categories", {"categories": [{"wc_category_id": 10, "name": "A's"}]}, a.token)
+    ).code == 200
+    assert (
+        await post("/api/sync/products", {"products": [{"wc_product_id": 1, "name": "p", "category_id": 10}]}, b.token)
+    ).code == 200
+    assert (
+        await post(
+            "/api/sync/categories", {"categories": [{"wc_category_id": 11, "name": "c", "parent_id": 10}]}, b.token
+        )
+    ).code == 200
 
-    assert query("SELECT wc_category_id, category_id FROM products WHERE store_id = %s", (b.id,)) == \
-        [{"wc_category_id": 10, "category_id": None}]
-    assert query("SELECT wc_parent_id, parent_id FROM categories WHERE store_id = %s", (b.id,)) == \
-        [{"wc_parent_id": 10, "parent_id": None}]
+    assert query("SELECT wc_category_id, category_id FROM products WHERE store_id = %s", (b.id,)) == [
+        {"wc_category_id": 10, "category_id": None}
+    ]
+    assert query("SELECT wc_parent_id, parent_id FROM categories WHERE store_id = %s", (b.id,)) == [
+        {"wc_parent_id": 10, "parent_id": None}
+    ]
     # A's later category sync does not reach B's waiting rows either.
-    assert (await post("/api/sync/categories", {"categories": [{"wc_category_id": 10, "name": "A's again"}]},
-                       a.token)).code == 200
+    assert (
+        await post("/api/sync/categories", {"categories": [{"wc_category_id": 10, "name": "A's again"}]}, a.token)
+    ).code == 200
     assert query("SELECT category_id FROM products WHERE store_id = %s", (b.id,)) == [{"category_id": None}]
     assert query("SELECT parent_id FROM categories WHERE store_id = %s", (b.id,)) == [{"parent_id": None}]
 

@@ -4,6 +4,7 @@ Overlapping batches of the same entity must all succeed (no deadlock, no
 lost or doubled row), and a categories batch running beside a products
 batch must leave every product's category reference resolved.
 """
+
 import asyncio
 import json
 
@@ -33,8 +34,7 @@ async def test_overlapping_batches_of_one_store_all_succeed(post, store, query, 
             ids.reverse()
         batches.append([record(entity, wc_id, f"batch {k}") for wc_id in ids])
 
-    responses = await asyncio.gather(*(post(f"/api/sync/{entity}", {entity: batch}, store.token)
-                                       for batch in batches))
+    responses = await asyncio.gather(*(post(f"/api/sync/{entity}", {entity: batch}, store.token) for batch in batches))
 
     for response, batch in zip(responses, batches):
         data = assert_ok(response)
@@ -54,17 +54,23 @@ def product(wc_id, category):
 
 def assert_categories_resolved(query, store_id):
     """Every product and category pointing at an existing category has it resolved."""
-    unresolved = query("""
+    unresolved = query(
+        """
         SELECT p.wc_product_id, p.wc_category_id, p.category_id, c.id AS expected
           FROM products p JOIN categories c ON c.store_id = p.store_id AND c.wc_category_id = p.wc_category_id
          WHERE p.store_id = %s AND p.category_id IS DISTINCT FROM c.id
-    """, (store_id,))
+    """,
+        (store_id,),
+    )
     assert not unresolved, unresolved
-    orphans = query("""
+    orphans = query(
+        """
         SELECT child.wc_category_id FROM categories child
           JOIN categories parent ON parent.store_id = child.store_id AND parent.wc_category_id = child.wc_parent_id
          WHERE child.store_id = %s AND child.parent_id IS DISTINCT FROM parent.id
-    """, (store_id,))
+    """,
+        (store_id,),
+    )
     assert orphans == []
 
 
@@ -73,8 +79,9 @@ async def test_products_and_categories_batches_run_side_by_side(post, store, que
     """New products and their new categories sent at the same time: no deadlock, no lost row,
     and every reference resolved whatever the interleaving (the two tests below force the
     interleavings that once left a product unresolved)."""
-    categories = [{"wc_category_id": n, "name": f"category {n}", "parent_id": n - 1 if n > 1 else None}
-                  for n in range(1, 51)]
+    categories = [
+        {"wc_category_id": n, "name": f"category {n}", "parent_id": n - 1 if n > 1 else None} for n in range(1, 51)
+    ]
     products = [product(n, n % 50 + 1) for n in range(1, 401)]
 
     responses = await asyncio.gather(
@@ -87,13 +94,15 @@ async def test_products_and_categories_batches_run_side_by_side(post, store, que
     for response in responses:
         assert assert_ok(response)["skippedCount"] == 0
     rows = query("SELECT wc_product_id, wc_category_id FROM products WHERE store_id = %s", (store.id,))
-    assert sorted((row["wc_product_id"], row["wc_category_id"]) for row in rows) == \
-        [(n, n % 50 + 1) for n in range(1, 401)]
+    assert sorted((row["wc_product_id"], row["wc_category_id"]) for row in rows) == [
+        (n, n % 50 + 1) for n in range(1, 401)
+    ]
     assert stored(query, "categories", store.id) == {n: f"category {n}" for n in range(1, 51)}
     assert_categories_resolved(query, store.id)
 
 
 # --- A deterministic interleaving of one products and one categories batch ---
+
 
 @pytest.mark.gen_test(timeout=30)
 async def test_product_resolution_survives_a_concurrent_products_batch(post, store, query, hold_store_row):
@@ -103,7 +112,8 @@ async def test_product_resolution_survives_a_concurrent_products_batch(post, sto
     # The categories batch writes category 77, resolves product 1 (holding its
     # row) and then waits at stores.last_sync_at on the held store row.
     categories = asyncio.ensure_future(
-        post("/api/sync/categories", {"categories": [{"wc_category_id": 77, "name": "late"}]}, store.token))
+        post("/api/sync/categories", {"categories": [{"wc_category_id": 77, "name": "late"}]}, store.token)
+    )
     await blocked_batch_pid(query, "upsert_categories")
     # A products batch re-sending product 1 starts now: category 77 is not yet
     # committed, and product 1's row is held by the categories batch.
@@ -126,7 +136,8 @@ async def test_category_resolution_reaches_products_of_a_concurrent_batch(post, 
     products = asyncio.ensure_future(post("/api/sync/products", {"products": [product(1, 5)]}, store.token))
     await blocked_batch_pid(query, "upsert_products")
     categories = asyncio.ensure_future(
-        post("/api/sync/categories", {"categories": [{"wc_category_id": 5, "name": "five"}]}, store.token))
+        post("/api/sync/categories", {"categories": [{"wc_category_id": 5, "name": "five"}]}, store.token)
+    )
     await blocked_batch_pid(query, "upsert_categories")
     release()
 
@@ -137,9 +148,11 @@ async def test_category_resolution_reaches_products_of_a_concurrent_batch(post, 
 
 # --- Orders against the products and customers they reference ---
 
+
 def assert_orders_resolved(query, store_id):
     """Every order item and order pointing at an existing product or customer has it resolved."""
-    unresolved = query("""
+    unresolved = query(
+        """
         SELECT i.wc_product_id FROM order_items i
           JOIN products p ON p.store_id = i.store_id AND p.wc_product_id = i.wc_product_id
          WHERE i.store_id = %s AND i.product_id IS DISTINCT FROM p.id
@@ -147,7 +160,9 @@ def assert_orders_resolved(query, store_id):
         SELECT o.wc_customer_id FROM orders o
           JOIN customers c ON c.store_id = o.store_id AND c.wc_customer_id = o.wc_customer_id
          WHERE o.store_id = %s AND o.customer_id IS DISTINCT FROM c.id
-    """, (store_id, store_id))
+    """,
+        (store_id, store_id),
+    )
     assert not unresolved, unresolved
 
 
@@ -158,13 +173,23 @@ REFERENCED = {"products": {"wc_product_id": 5, "name": "five"}, "customers": {"w
 @pytest.mark.parametrize("orders_first", [True, False], ids=["orders first", "orders second"])
 @pytest.mark.gen_test(timeout=30)
 async def test_orders_resolve_against_a_concurrent_batch_of_what_they_reference(
-        post, store, query, hold_store_row, referenced, orders_first):
+    post, store, query, hold_store_row, referenced, orders_first
+):
     """An order (customer 7, an item of product 5) and the product or customer, in two batches at
     once: the first waits at stores.last_sync_at, uncommitted, while the second starts. Without
     order_lock_key, neither would see the other's row and the reference would stay unresolved."""
-    batches = [("orders", {"wc_order_id": 1, "status": "completed", "customer_id": 7,
-                           "line_items": [{"product_id": 5, "quantity": 1}]}),
-               (referenced, REFERENCED[referenced])]
+    batches = [
+        (
+            "orders",
+            {
+                "wc_order_id": 1,
+                "status": "completed",
+                "customer_id": 7,
+                "line_items": [{"product_id": 5, "quantity": 1}],
+            },
+        ),
+        (referenced, REFERENCED[referenced]),
+    ]
     if not orders_first:
         batches.reverse()
     release = hold_store_row(store.id)

@@ -4,6 +4,7 @@ Each skipped record is logged with its batch index, WooCommerce id and
 reason; no log record ever holds a customer's email or the bearer token,
 whether the batch is valid, partly invalid or refused (401).
 """
+
 import json
 import logging
 import re
@@ -33,8 +34,11 @@ def everything_logged(caplog):
 
 
 def skip_lines(caplog, entity):
-    return [rec.getMessage() for rec in caplog.records
-            if rec.name == "wcsync.http" and f" {entity} record(s)" in rec.getMessage()]
+    return [
+        rec.getMessage()
+        for rec in caplog.records
+        if rec.name == "wcsync.http" and f" {entity} record(s)" in rec.getMessage()
+    ]
 
 
 @pytest.mark.parametrize("entity", ENTITIES)
@@ -43,8 +47,9 @@ async def test_skipped_records_are_logged_in_one_line_with_counts_and_the_first_
     id_field, name = ENTITIES[entity].id_field, ENTITIES[entity].value_field
     batch = [
         {id_field: 1, name: "ok"},
-        {id_field: 7, name: "x", "updated_at": "never"} if entity != "categories" else
-        {id_field: 7, name: "x", "parent_id": "1"},
+        {id_field: 7, name: "x", "updated_at": "never"}
+        if entity != "categories"
+        else {id_field: 7, name: "x", "parent_id": "1"},
         {name: "no id"},
         {id_field: "abc", name: "x"},
         {id_field: 2, name: "ok"},
@@ -58,16 +63,16 @@ async def test_skipped_records_are_logged_in_one_line_with_counts_and_the_first_
 
     [line] = skip_lines(logs, entity)
     assert line.startswith(f"skipped 4 of 6 {entity} record(s): store={store.id} sync_log={data['syncLogId']}")
-    named = [f"index={e['index']} id={e['id'] if isinstance(e['id'], int) else None} reason={e['reason']}"
-             for e in errors]
+    named = [
+        f"index={e['index']} id={e['id'] if isinstance(e['id'], int) else None} reason={e['reason']}" for e in errors
+    ]
     assert line.endswith("first: " + "; ".join(named[:3])), line  # the first three, not the fourth
     assert [rec.levelno for rec in logs.records if rec.getMessage() == line] == [logging.WARNING]
 
 
 @pytest.mark.gen_test
 async def test_a_batch_of_5000_invalid_records_writes_one_warning(post, store, logs):
-    response = await post("/api/sync/products", {"products": [{"wc_product_id": -n} for n in range(5000)]},
-                          store.token)
+    response = await post("/api/sync/products", {"products": [{"wc_product_id": -n} for n in range(5000)]}, store.token)
     assert json.loads(response.body)["data"]["skippedCount"] == 5000
     warnings = [rec for rec in logs.records if rec.levelno >= logging.WARNING]
     assert len(warnings) == 1, len(warnings)
@@ -108,14 +113,29 @@ async def test_no_email_or_token_is_ever_logged_during_a_customer_sync(post, sto
 
 @pytest.mark.gen_test
 async def test_no_buyer_detail_is_ever_logged_during_an_order_sync(post, store, logs, query):
-    billing = {"first_name": "Zebulon", "last_name": "Quartermaine", "address_1": "12 Nightingale Lane",
-               "phone": "+44 20 7946 0958", "email": EMAILS[0], "country": "GB"}
+    billing = {
+        "first_name": "Zebulon",
+        "last_name": "Quartermaine",
+        "address_1": "12 Nightingale Lane",
+        "phone": "+44 20 7946 0958",
+        "email": EMAILS[0],
+        "country": "GB",
+    }
     batch = [
-        {"id": 1, "status": "completed", "billing": billing, "customer_ip_address": "203.0.113.99",
-         "line_items": [{"product_id": 5, "quantity": 1}]},
+        {
+            "id": 1,
+            "status": "completed",
+            "billing": billing,
+            "customer_ip_address": "203.0.113.99",
+            "line_items": [{"product_id": 5, "quantity": 1}],
+        },
         {"id": 2, "status": "completed", "billing": {**billing, "email": EMAILS[1] + " x"}},  # not an address
-        {"id": 3, "status": "completed", "billing": billing,
-         "line_items": [{"product_id": 5, "quantity": 1, "name": EMAILS[2], "total": EMAILS[3]}]},
+        {
+            "id": 3,
+            "status": "completed",
+            "billing": billing,
+            "line_items": [{"product_id": 5, "quantity": 1, "name": EMAILS[2], "total": EMAILS[3]}],
+        },
     ]
     response = await post("/api/sync/orders", {"orders": batch}, store.token)
     assert response.code == 200, response.body
@@ -132,8 +152,11 @@ async def test_no_buyer_detail_is_ever_logged_during_an_order_sync(post, store, 
 @pytest.mark.gen_test
 async def test_no_token_is_logged_on_a_401(post, store, logs, query, authorization):
     query("SELECT revoke_api_token(%s)", (hash_token(store.token),))
-    response = await post("/api/sync/customers", {"customers": [{"wc_customer_id": 1, "email": EMAILS[0]}]},
-                          headers={"Authorization": authorization.format(token=store.token)})
+    response = await post(
+        "/api/sync/customers",
+        {"customers": [{"wc_customer_id": 1, "email": EMAILS[0]}]},
+        headers={"Authorization": authorization.format(token=store.token)},
+    )
     assert response.code == 401
     assert logs.records, "the request was not logged at all"
     logged = everything_logged(logs)
@@ -144,9 +167,13 @@ async def test_no_token_is_logged_on_a_401(post, store, logs, query, authorizati
 @pytest.mark.gen_test
 async def test_the_access_log_holds_the_path_without_its_query_string(http_client, base_url, store, logs):
     secret = "wcs_secret-in-the-query"
-    response = await http_client.fetch(f"{base_url}/api/sync/products?access_token={secret}&email=a%40b.c",
-                                       method="POST", body="{}", raise_error=False,
-                                       headers={"Authorization": f"Bearer {store.token}"})
+    response = await http_client.fetch(
+        f"{base_url}/api/sync/products?access_token={secret}&email=a%40b.c",
+        method="POST",
+        body="{}",
+        raise_error=False,
+        headers={"Authorization": f"Bearer {store.token}"},
+    )
     assert response.code == 415
     [line] = [rec.getMessage() for rec in logs.records if rec.name == "tornado.access"]
     assert line.startswith("415 POST /api/sync/products (")
@@ -156,8 +183,9 @@ async def test_the_access_log_holds_the_path_without_its_query_string(http_clien
 @pytest.mark.gen_test
 async def test_a_malformed_header_is_logged_without_its_value(http_server, http_port, logs):
     token = "wcs_never-logged-token"
-    status, _, _ = await exchange(http_port, head("POST", "/api/sync/products",
-                                                  {"Authorization": f"Bearer {token}\x01", "Content-Length": "2"}))
+    status, _, _ = await exchange(
+        http_port, head("POST", "/api/sync/products", {"Authorization": f"Bearer {token}\x01", "Content-Length": "2"})
+    )
     assert status == 400
     [line] = [rec.getMessage() for rec in logs.records if rec.getMessage().startswith("Malformed HTTP message")]
     assert line.endswith(": Invalid header value")
@@ -165,16 +193,20 @@ async def test_a_malformed_header_is_logged_without_its_value(http_server, http_
 
 
 @pytest.mark.gen_test
-async def test_an_unexpected_error_is_logged_without_the_request_or_the_message(http_client, base_url, app, store,
-                                                                                 logs, io_loop):
+async def test_an_unexpected_error_is_logged_without_the_request_or_the_message(
+    http_client, base_url, app, store, logs, io_loop
+):
     """A closed pool makes the handler fail with an error the service does not expect (a RuntimeError
     from aiopg); Tornado's own log would print the request, Authorization header and query string."""
     secret = "wcs_secret-in-the-query"
     app.pool.close()
-    response = await http_client.fetch(f"{base_url}/api/sync/products?access_token={secret}", method="POST",
-                                       body=json.dumps({"products": []}), raise_error=False,
-                                       headers={"Authorization": f"Bearer {store.token}",
-                                                "Content-Type": "application/json"})
+    response = await http_client.fetch(
+        f"{base_url}/api/sync/products?access_token={secret}",
+        method="POST",
+        body=json.dumps({"products": []}),
+        raise_error=False,
+        headers={"Authorization": f"Bearer {store.token}", "Content-Type": "application/json"},
+    )
     assert (response.code, json.loads(response.body)["error"]["code"]) == (500, "internal_error")
     [line] = [rec.getMessage() for rec in logs.records if rec.getMessage().startswith("uncaught")]
     assert line.startswith("uncaught RuntimeError in POST /api/sync/products\n")

@@ -5,6 +5,7 @@ one re-sent), read its progress, complete it: the rows the store no longer
 has are marked deleted, nothing else. The SQL functions' own cases are in
 tests/test_sql_sync_runs.py.
 """
+
 import json
 
 import pytest
@@ -17,9 +18,10 @@ from sql_helpers import deleted_ids, failing_trigger, rows
 @pytest.fixture
 def get(http_client, base_url):
     """await get(path, token) -> response (never raises on status)."""
+
     async def send(path, token):
-        return await http_client.fetch(base_url + path, headers={"Authorization": f"Bearer {token}"},
-                                       raise_error=False)
+        return await http_client.fetch(base_url + path, headers={"Authorization": f"Bearer {token}"}, raise_error=False)
+
     return send
 
 
@@ -44,8 +46,9 @@ async def start(post, store, entities=("products",), expected=None):
 
 
 async def send(post, store, run_id, number, records, entity="products"):
-    return await post(f"/api/sync/{entity}", {entity: records}, store.token,
-                      {"X-Sync-Run": run_id, "X-Sync-Batch": str(number)})
+    return await post(
+        f"/api/sync/{entity}", {entity: records}, store.token, {"X-Sync-Run": run_id, "X-Sync-Batch": str(number)}
+    )
 
 
 async def seed(post, store, ids, entity="products"):
@@ -64,11 +67,18 @@ async def test_the_plugins_sequence_with_a_failed_batch_resent(post, get, make_s
     assert (run["status"], run["entities"]["products"]["progress"]) == ("running", 0)
     run_id = run["runId"]
     # Batch 1 carries 1, 2 and 3, whose name is invalid: skipped here, but the store has it.
-    assert data(await send(post, store, run_id, 1, [record("products", 1), record("products", 2),
-                                                    record("products", 3, "")]))["skippedCount"] == 1
+    assert (
+        data(
+            await send(
+                post, store, run_id, 1, [record("products", 1), record("products", 2), record("products", 3, "")]
+            )
+        )["skippedCount"]
+        == 1
+    )
     with failing_trigger(query, "products", store.id):
-        assert_error(await send(post, store, run_id, 2, [record("products", 4), record("products", 5)]),
-                     500, "sync_failed")
+        assert_error(
+            await send(post, store, run_id, 2, [record("products", 4), record("products", 5)]), 500, "sync_failed"
+        )
     progress = data(await get(f"/api/sync/runs/{run_id}", store.token))["entities"]["products"]
     assert (progress["failedBatches"], progress["recordsReceived"], progress["progress"]) == ([2], 5, 1)
     assert data(await send(post, store, run_id, 2, [record("products", 4)]))["syncedCount"] == 1
@@ -78,8 +88,16 @@ async def test_the_plugins_sequence_with_a_failed_batch_resent(post, get, make_s
     run = data(response)
     assert (run["status"], run["deleted"], run["batches"]) == ("completed", {"products": 3}, {"products": 2})
     assert run["entities"]["products"] == {
-        "batchesReceived": 2, "recordsReceived": 4, "recordsSynced": 3, "recordsUnchanged": 0,
-        "recordsSkipped": 1, "failedBatches": [], "runningBatches": [], "expected": 5, "progress": 0.8}
+        "batchesReceived": 2,
+        "recordsReceived": 4,
+        "recordsSynced": 3,
+        "recordsUnchanged": 0,
+        "recordsSkipped": 1,
+        "failedBatches": [],
+        "runningBatches": [],
+        "expected": 5,
+        "progress": 0.8,
+    }
     assert deleted_ids(query, "products", store.id) == [5, 6, 7]
     assert deleted_ids(query, "customers", store.id) == [] and deleted_ids(query, "products", other.id) == []
 
@@ -97,8 +115,9 @@ async def test_a_run_with_a_missing_or_failed_batch_cannot_complete_and_says_whi
         await send(post, store, run_id, 3, [record("products", 1)])
     await send(post, store, run_id, 1, [], "customers")
 
-    response = await post(f"/api/sync/runs/{run_id}/complete", {"batches": {"products": 3, "customers": 1}},
-                          store.token)
+    response = await post(
+        f"/api/sync/runs/{run_id}/complete", {"batches": {"products": 3, "customers": 1}}, store.token
+    )
 
     message, details = refusal(response, 409, "run_incomplete")
     assert message.endswith("products batches missing 2; failed 3")
@@ -112,8 +131,9 @@ async def test_two_runs_of_a_store_at_once_conflict(post, make_store):
     run_id = await start(post, store)
     await start(post, other)
 
-    message, details = refusal(await post("/api/sync/runs", {"entities": ["customers"]}, store.token),
-                               409, "run_conflict")
+    message, details = refusal(
+        await post("/api/sync/runs", {"entities": ["customers"]}, store.token), 409, "run_conflict"
+    )
     assert run_id in message and details == {"runId": run_id}
     data(await post(f"/api/sync/runs/{run_id}/abort", b"", store.token, {"Content-Type": ""}))
     await start(post, store)
@@ -129,15 +149,24 @@ async def test_a_batch_naming_a_run_it_cannot_join_is_a_409(post, make_store, qu
     refusal(await send(post, store, run_id, 1, [record("customers", 1)], "customers"), 409, "entity_not_in_run")
     data(await post(f"/api/sync/runs/{run_id}/abort", {}, store.token))
     refusal(await send(post, store, run_id, 1, [record("products", 1)]), 409, "run_not_running")
-    refusal(await post(f"/api/sync/runs/{run_id}/complete", {"batches": {"products": 0}}, store.token),
-            409, "run_not_running")
+    refusal(
+        await post(f"/api/sync/runs/{run_id}/complete", {"batches": {"products": 0}}, store.token),
+        409,
+        "run_not_running",
+    )
     assert rows(query, "products", store.id) == []
 
 
-@pytest.mark.parametrize("headers", [{"X-Sync-Run": "nope", "X-Sync-Batch": "1"}, {"X-Sync-Batch": "1"},
-                                     {"X-Sync-Run": "00000000-0000-4000-8000-000000000001"},
-                                     {"X-Sync-Run": "00000000-0000-4000-8000-000000000001", "X-Sync-Batch": "0"},
-                                     {"X-Sync-Run": "00000000-0000-4000-8000-000000000001", "X-Sync-Batch": "1.5"}])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Sync-Run": "nope", "X-Sync-Batch": "1"},
+        {"X-Sync-Batch": "1"},
+        {"X-Sync-Run": "00000000-0000-4000-8000-000000000001"},
+        {"X-Sync-Run": "00000000-0000-4000-8000-000000000001", "X-Sync-Batch": "0"},
+        {"X-Sync-Run": "00000000-0000-4000-8000-000000000001", "X-Sync-Batch": "1.5"},
+    ],
+)
 @pytest.mark.gen_test
 async def test_malformed_run_headers_are_a_400(headers, post, store, query):
     response = await post("/api/sync/products", {"products": [record("products", 1)]}, store.token, headers)
@@ -149,18 +178,27 @@ async def test_malformed_run_headers_are_a_400(headers, post, store, query):
 async def test_another_stores_run_is_not_found_on_the_run_routes(post, get, make_store):
     store, other = make_store(), make_store()
     run_id = await start(post, store)
-    for response in [await get(f"/api/sync/runs/{run_id}", other.token),
-                     await get("/api/sync/runs/not-a-run", store.token),
-                     await post(f"/api/sync/runs/{run_id}/complete", {"batches": {"products": 0}}, other.token),
-                     await post(f"/api/sync/runs/{run_id}/abort", {}, other.token)]:
+    for response in [
+        await get(f"/api/sync/runs/{run_id}", other.token),
+        await get("/api/sync/runs/not-a-run", store.token),
+        await post(f"/api/sync/runs/{run_id}/complete", {"batches": {"products": 0}}, other.token),
+        await post(f"/api/sync/runs/{run_id}/abort", {}, other.token),
+    ]:
         assert_error(response, 404, "not_found")
     assert data(await get(f"/api/sync/runs/{run_id}", store.token))["status"] == "running"
 
 
-@pytest.mark.parametrize("body, code", [
-    (b"{", "invalid_json"), (b"[]", "bad_request"), ({}, "bad_request"), ({"entities": "products"}, "bad_request"),
-    ({"entities": ["refunds"]}, "bad_request"), ({"entities": ["products"], "expected": {"products": 1.5}}, "bad_request"),
-])
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        (b"{", "invalid_json"),
+        (b"[]", "bad_request"),
+        ({}, "bad_request"),
+        ({"entities": "products"}, "bad_request"),
+        ({"entities": ["refunds"]}, "bad_request"),
+        ({"entities": ["products"], "expected": {"products": 1.5}}, "bad_request"),
+    ],
+)
 @pytest.mark.gen_test
 async def test_start_refuses_a_bad_body(body, code, post, store, query):
     assert_error(await post("/api/sync/runs", body, store.token), 400, code)
@@ -189,15 +227,26 @@ async def test_status_numbers_equal_the_tables(post, get, store, query):
     status = data(await get("/api/sync/status", store.token))
 
     for entity, counts in status["entities"].items():
-        [row] = query(sql.SQL("SELECT count(*) FILTER (WHERE deleted_at IS NULL) AS live, "
-                              "count(*) FILTER (WHERE deleted_at IS NOT NULL) AS deleted FROM {} WHERE store_id = %s")
-                      .format(sql.Identifier(entity)), (store.id,))
+        [row] = query(
+            sql.SQL(
+                "SELECT count(*) FILTER (WHERE deleted_at IS NULL) AS live, "
+                "count(*) FILTER (WHERE deleted_at IS NOT NULL) AS deleted FROM {} WHERE store_id = %s"
+            ).format(sql.Identifier(entity)),
+            (store.id,),
+        )
         assert (counts["live"], counts["deleted"]) == (row["live"], row["deleted"]), entity
     assert status["entities"]["products"]["live"] == 1 and status["entities"]["products"]["deleted"] == 2
     assert status["latestRun"]["runId"] == run_id and status["latestRun"]["status"] == "completed"
     [log] = query("SELECT * FROM sync_logs WHERE store_id = %s AND status = 'failed'", (store.id,))
     assert str(log["id"]) in json.loads(failed.body)["error"]["message"]
-    assert status["failedBatches"] == [{"syncLogId": str(log["id"]), "entity": "customers",
-                                        "failedAt": status["failedBatches"][0]["failedAt"], "errorCode": "P0001",
-                                        "runId": None, "batch": None}]
+    assert status["failedBatches"] == [
+        {
+            "syncLogId": str(log["id"]),
+            "entity": "customers",
+            "failedAt": status["failedBatches"][0]["failedAt"],
+            "errorCode": "P0001",
+            "runId": None,
+            "batch": None,
+        }
+    ]
     assert "injected" not in json.dumps(status)

@@ -6,6 +6,7 @@ rolling the whole batch back; then skipped records and their report,
 WooCommerce REST v3 shapes, stale and duplicate records, references that
 arrive before what they point to, and customer emails kept only as hashes.
 """
+
 import hashlib
 import json
 import logging
@@ -67,20 +68,33 @@ async def test_unexpected_database_error_is_a_500_that_leaks_nothing(post, store
 
 # --- The spec's plan, for each entity ---
 
+
 @pytest.mark.parametrize("entity", ENTITIES)
 @pytest.mark.gen_test
 async def test_valid_batch_is_stored_and_logged(post, store, query, entity):
     assert last_sync_at(query, store.id) is None
     data = await sync_ok(post, store, entity, [record(entity, 1, "one"), record(entity, 2, "two")])
 
-    assert data == {"syncedCount": 2, "skippedCount": 0, "unchangedCount": 0, "syncLogId": data["syncLogId"],
-                    "errors": [], "errorsTruncated": False}
+    assert data == {
+        "syncedCount": 2,
+        "skippedCount": 0,
+        "unchangedCount": 0,
+        "syncLogId": data["syncLogId"],
+        "errors": [],
+        "errorsTruncated": False,
+    }
     assert stored(query, entity, store.id) == {1: "one", 2: "two"}
     [log] = sync_logs(query, store.id)
     assert str(log["id"]) == data["syncLogId"]
-    assert (log["entity_type"], log["status"], log["records_received"], log["records_synced"],
-            log["records_skipped"], log["records_unchanged"], log["error_message"]) == \
-        (entity, "completed", 2, 2, 0, 0, None)
+    assert (
+        log["entity_type"],
+        log["status"],
+        log["records_received"],
+        log["records_synced"],
+        log["records_skipped"],
+        log["records_unchanged"],
+        log["error_message"],
+    ) == (entity, "completed", 2, 2, 0, 0, None)
     assert log["started_at"] <= log["completed_at"]
     assert log["started_at"] <= last_sync_at(query, store.id) <= log["completed_at"]  # set by this batch
 
@@ -93,8 +107,12 @@ async def test_empty_batch_succeeds_with_nothing_synced(post, store, query, enti
     assert (data["syncedCount"], data["skippedCount"], data["unchangedCount"], data["errors"]) == (0, 0, 0, [])
     assert stored(query, entity, store.id) == {}
     [log] = sync_logs(query, store.id)
-    assert (str(log["id"]), log["status"], log["records_received"], log["records_synced"]) == \
-        (data["syncLogId"], "completed", 0, 0)
+    assert (str(log["id"]), log["status"], log["records_received"], log["records_synced"]) == (
+        data["syncLogId"],
+        "completed",
+        0,
+        0,
+    )
 
 
 @pytest.mark.parametrize("entity", ENTITIES)
@@ -127,8 +145,9 @@ async def test_database_error_is_500_and_rolls_the_whole_batch_back(post, store,
     synced_before = last_sync_at(query, store.id)
 
     with failing_trigger(query, entity, store.id):
-        response = await post(f"/api/sync/{entity}",
-                              {entity: [record(entity, 1, "after"), record(entity, 2, "new")]}, store.token)
+        response = await post(
+            f"/api/sync/{entity}", {entity: [record(entity, 1, "after"), record(entity, 2, "new")]}, store.token
+        )
 
     assert response.code == 500
     body = json.loads(response.body)
@@ -140,8 +159,12 @@ async def test_database_error_is_500_and_rolls_the_whole_batch_back(post, store,
     assert stored(query, entity, store.id) == {1: "before"}
     failed = sync_logs(query, store.id)[-1]
     assert str(failed["id"]) in message  # the client can name the log to an operator
-    assert (failed["entity_type"], failed["status"], failed["records_received"], failed["records_synced"]) == \
-        (entity, "failed", 2, 0)
+    assert (failed["entity_type"], failed["status"], failed["records_received"], failed["records_synced"]) == (
+        entity,
+        "failed",
+        2,
+        0,
+    )
     assert "injected failure on" in failed["error_message"]
     assert failed["completed_at"] is not None
     assert last_sync_at(query, store.id) == synced_before
@@ -151,6 +174,7 @@ async def test_database_error_is_500_and_rolls_the_whole_batch_back(post, store,
 
 
 # --- Skipped records and their report ---
+
 
 def invalid_records(entity):
     """(record, expected {id, reason}) pairs that every entity's HTTP layer skips."""
@@ -167,15 +191,25 @@ def invalid_records(entity):
 @pytest.mark.gen_test
 async def test_invalid_records_are_skipped_and_reported_in_batch_order(post, store, query, entity):
     bad = invalid_records(entity)
-    batch = [record(entity, 1, "first")] + [r for r, _ in bad[:2]] + [record(entity, 2, "second")] + \
-        [r for r, _ in bad[2:]] + [record(entity, 3, "third")]
+    batch = (
+        [record(entity, 1, "first")]
+        + [r for r, _ in bad[:2]]
+        + [record(entity, 2, "second")]
+        + [r for r, _ in bad[2:]]
+        + [record(entity, 3, "third")]
+    )
 
     data = await sync_ok(post, store, entity, batch)
 
-    assert data["errors"] == [{"index": index, **expected}
-                              for index, expected in zip([1, 2, 4, 5], [e for _, e in bad])]
-    assert (data["syncedCount"], data["skippedCount"], data["unchangedCount"], data["errorsTruncated"]) == \
-        (3, 4, 0, False)
+    assert data["errors"] == [
+        {"index": index, **expected} for index, expected in zip([1, 2, 4, 5], [e for _, e in bad])
+    ]
+    assert (data["syncedCount"], data["skippedCount"], data["unchangedCount"], data["errorsTruncated"]) == (
+        3,
+        4,
+        0,
+        False,
+    )
     assert stored(query, entity, store.id) == {1: "first", 2: "second", 3: "third"}
     [log] = sync_logs(query, store.id)
     assert (log["records_received"], log["records_synced"], log["records_skipped"]) == (7, 3, 4)
@@ -227,6 +261,7 @@ async def test_exactly_100_skipped_records_are_not_truncated(post, store, entity
 
 # --- WooCommerce REST v3 shapes ---
 
+
 def utc(*args):
     return datetime(*args, tzinfo=UTC)
 
@@ -234,29 +269,56 @@ def utc(*args):
 @pytest.mark.gen_test
 async def test_woocommerce_product_shape(post, store, query):
     await sync_ok(post, store, "categories", [{"id": 10, "name": "Widgets"}, {"id": 11, "name": "Blue"}])
-    data = await sync_ok(post, store, "products", [{
-        "id": 501, "name": "Blue Widget", "sku": "BW-001", "price": "24.99", "regular_price": "29.99",
-        "sale_price": "", "stock_quantity": -2, "stock_status": "onbackorder", "status": "publish",
-        "type": "simple", "categories": [{"id": 10, "name": "Widgets", "slug": "widgets"},
-                                         {"id": 11, "name": "Blue", "slug": "blue"}],
-        "date_created_gmt": "2026-01-01T00:00:00", "date_modified_gmt": "2026-01-15T10:30:00",
-        "images": [{"src": "https://example.com/a.png"}], "meta_data": [],
-    }])
+    data = await sync_ok(
+        post,
+        store,
+        "products",
+        [
+            {
+                "id": 501,
+                "name": "Blue Widget",
+                "sku": "BW-001",
+                "price": "24.99",
+                "regular_price": "29.99",
+                "sale_price": "",
+                "stock_quantity": -2,
+                "stock_status": "onbackorder",
+                "status": "publish",
+                "type": "simple",
+                "categories": [
+                    {"id": 10, "name": "Widgets", "slug": "widgets"},
+                    {"id": 11, "name": "Blue", "slug": "blue"},
+                ],
+                "date_created_gmt": "2026-01-01T00:00:00",
+                "date_modified_gmt": "2026-01-15T10:30:00",
+                "images": [{"src": "https://example.com/a.png"}],
+                "meta_data": [],
+            }
+        ],
+    )
     assert data["syncedCount"] == 1, data
 
     [row] = query("SELECT * FROM products WHERE store_id = %s", (store.id,))
-    category_ids = {r["wc_category_id"]: r["id"] for r in
-                    query("SELECT wc_category_id, id FROM categories WHERE store_id = %s", (store.id,))}
+    category_ids = {
+        r["wc_category_id"]: r["id"]
+        for r in query("SELECT wc_category_id, id FROM categories WHERE store_id = %s", (store.id,))
+    }
     assert (row["wc_product_id"], row["name"], row["sku"]) == (501, "Blue Widget", "BW-001")
     assert (row["price"], row["regular_price"], row["sale_price"]) == (Decimal("24.99"), Decimal("29.99"), None)
     assert (row["wc_category_id"], row["category_id"], row["category_name"]) == (10, category_ids[10], "Widgets")
     assert row["wc_category_ids"] == [10, 11]
-    assert (row["stock_quantity"], row["stock_status"], row["status"], row["type"]) == \
-        (-2, "onbackorder", "publish", "simple")
+    assert (row["stock_quantity"], row["stock_status"], row["status"], row["type"]) == (
+        -2,
+        "onbackorder",
+        "publish",
+        "simple",
+    )
     assert row["created_at"] == utc(2026, 1, 1)  # naive *_gmt is UTC
     assert row["updated_at"] == utc(2026, 1, 15, 10, 30)
-    links = query("SELECT wc_category_id FROM product_categories WHERE store_id = %s AND product_id = %s "
-                  "ORDER BY position", (store.id, row["id"]))
+    links = query(
+        "SELECT wc_category_id FROM product_categories WHERE store_id = %s AND product_id = %s ORDER BY position",
+        (store.id, row["id"]),
+    )
     assert [link["wc_category_id"] for link in links] == [10, 11]  # the primary first
 
 
@@ -267,39 +329,69 @@ async def test_product_categories_follow_the_latest_sync(post, store, query):
 
     [row] = query("SELECT id, wc_category_id FROM products WHERE store_id = %s", (store.id,))
     assert row["wc_category_id"] == 12
-    links = query("SELECT wc_category_id FROM product_categories WHERE store_id = %s AND product_id = %s "
-                  "ORDER BY position", (store.id, row["id"]))
+    links = query(
+        "SELECT wc_category_id FROM product_categories WHERE store_id = %s AND product_id = %s ORDER BY position",
+        (store.id, row["id"]),
+    )
     assert [link["wc_category_id"] for link in links] == [12, 10]
 
 
 @pytest.mark.gen_test
 async def test_woocommerce_category_shape(post, store, query):
-    data = await sync_ok(post, store, "categories", [
-        {"id": 20, "name": "Clothing", "slug": "clothing", "parent": 0, "count": 3, "display": "default"},
-        {"id": 21, "name": "Shirts", "slug": "shirts", "parent": 20, "count": 1},
-    ])
+    data = await sync_ok(
+        post,
+        store,
+        "categories",
+        [
+            {"id": 20, "name": "Clothing", "slug": "clothing", "parent": 0, "count": 3, "display": "default"},
+            {"id": 21, "name": "Shirts", "slug": "shirts", "parent": 20, "count": 1},
+        ],
+    )
     assert data["syncedCount"] == 2, data
 
     rows = {r["wc_category_id"]: r for r in query("SELECT * FROM categories WHERE store_id = %s", (store.id,))}
-    assert (rows[20]["name"], rows[20]["slug"], rows[20]["wc_parent_id"], rows[20]["parent_id"],
-            rows[20]["product_count"]) == ("Clothing", "clothing", None, None, 3)
+    assert (
+        rows[20]["name"],
+        rows[20]["slug"],
+        rows[20]["wc_parent_id"],
+        rows[20]["parent_id"],
+        rows[20]["product_count"],
+    ) == ("Clothing", "clothing", None, None, 3)
     assert (rows[21]["wc_parent_id"], rows[21]["parent_id"], rows[21]["product_count"]) == (20, rows[20]["id"], 1)
 
 
 @pytest.mark.gen_test
 async def test_woocommerce_customer_shape(post, store, query):
-    data = await sync_ok(post, store, "customers", [{
-        "id": 42, "email": "John@Example.com", "first_name": "John", "username": "john",
-        "display_name": "John D.", "total_spent": "499.95", "order_count": 5,
-        "first_order_date": "2025-06-01T00:00:00+02:00", "last_order_date": "2026-01-15",
-        "date_created_gmt": "2025-05-20T00:00:00", "date_modified_gmt": "2026-01-15T10:30:00",
-        "billing": {"email": "John@Example.com"},
-    }])
+    data = await sync_ok(
+        post,
+        store,
+        "customers",
+        [
+            {
+                "id": 42,
+                "email": "John@Example.com",
+                "first_name": "John",
+                "username": "john",
+                "display_name": "John D.",
+                "total_spent": "499.95",
+                "order_count": 5,
+                "first_order_date": "2025-06-01T00:00:00+02:00",
+                "last_order_date": "2026-01-15",
+                "date_created_gmt": "2025-05-20T00:00:00",
+                "date_modified_gmt": "2026-01-15T10:30:00",
+                "billing": {"email": "John@Example.com"},
+            }
+        ],
+    )
     assert data["syncedCount"] == 1, data
 
     [row] = query("SELECT * FROM customers WHERE store_id = %s", (store.id,))
-    assert (row["wc_customer_id"], row["display_name"], row["total_spent"], row["order_count"]) == \
-        (42, "John D.", Decimal("499.95"), 5)
+    assert (row["wc_customer_id"], row["display_name"], row["total_spent"], row["order_count"]) == (
+        42,
+        "John D.",
+        Decimal("499.95"),
+        5,
+    )
     assert row["email_hash"] == hashlib.sha256(b"john@example.com").hexdigest()
     assert row["first_order_date"] == utc(2025, 5, 31, 22)
     assert row["last_order_date"] == utc(2026, 1, 15)
@@ -308,12 +400,16 @@ async def test_woocommerce_customer_shape(post, store, query):
 
 # --- Stale and duplicate records ---
 
+
 @pytest.mark.parametrize("entity", TIMESTAMPED)
-@pytest.mark.parametrize("newer, older", [
-    ({"updated_at": "2026-01-15T10:30:00Z"}, {"updated_at": "2026-01-15T10:29:59Z"}),
-    ({"date_modified_gmt": "2026-01-15T10:30:00"}, {"date_modified_gmt": "2026-01-14T23:00:00"}),
-    ({"updated_at": "2026-01-15T10:30:00Z"}, {"updated_at": "2026-01-15T12:00:00+05:00"}),  # 07:00 UTC
-])
+@pytest.mark.parametrize(
+    "newer, older",
+    [
+        ({"updated_at": "2026-01-15T10:30:00Z"}, {"updated_at": "2026-01-15T10:29:59Z"}),
+        ({"date_modified_gmt": "2026-01-15T10:30:00"}, {"date_modified_gmt": "2026-01-14T23:00:00"}),
+        ({"updated_at": "2026-01-15T10:30:00Z"}, {"updated_at": "2026-01-15T12:00:00+05:00"}),  # 07:00 UTC
+    ],
+)
 @pytest.mark.gen_test
 async def test_an_older_record_leaves_the_row_unchanged(post, store, query, entity, newer, older):
     await sync_ok(post, store, entity, [record(entity, 1, "newer", **newer)])
@@ -349,32 +445,41 @@ async def test_the_last_occurrence_of_an_id_in_a_batch_wins(post, store, query, 
 @pytest.mark.parametrize("entity", TIMESTAMPED)
 @pytest.mark.gen_test
 async def test_within_a_batch_the_newest_updated_at_wins(post, store, query, entity):
-    batch = [record(entity, 5004, "march", updated_at="2026-03-01T00:00:00Z"),
-             record(entity, 5004, "january", date_modified_gmt="2026-01-01T00:00:00")]
+    batch = [
+        record(entity, 5004, "march", updated_at="2026-03-01T00:00:00Z"),
+        record(entity, 5004, "january", date_modified_gmt="2026-01-01T00:00:00"),
+    ]
 
     data = await sync_ok(post, store, entity, batch)
 
     assert (data["syncedCount"], data["skippedCount"], data["unchangedCount"]) == (2, 0, 0)
     assert stored(query, entity, store.id) == {5004: "march"}
-    [row] = query(sql.SQL("SELECT updated_at FROM {} WHERE store_id = %s").format(sql.Identifier(entity)),
-                  (store.id,))
+    [row] = query(sql.SQL("SELECT updated_at FROM {} WHERE store_id = %s").format(sql.Identifier(entity)), (store.id,))
     assert row["updated_at"] == utc(2026, 3, 1)
 
 
 # --- References that arrive before what they point to ---
 
+
 def internal_ids(query, store_id):
-    return {r["wc_category_id"]: r["id"] for r in
-            query("SELECT wc_category_id, id FROM categories WHERE store_id = %s", (store_id,))}
+    return {
+        r["wc_category_id"]: r["id"]
+        for r in query("SELECT wc_category_id, id FROM categories WHERE store_id = %s", (store_id,))
+    }
 
 
 @pytest.mark.gen_test
 async def test_product_synced_before_its_category_is_resolved_when_it_arrives(post, store, query):
-    await sync_ok(post, store, "products", [
-        {"wc_product_id": 1, "name": "flat", "category_id": 10},
-        {"id": 2, "name": "woo", "categories": [{"id": 10, "name": "Widgets", "slug": "widgets"}]},
-        {"wc_product_id": 3, "name": "elsewhere", "category_id": 99},
-    ])
+    await sync_ok(
+        post,
+        store,
+        "products",
+        [
+            {"wc_product_id": 1, "name": "flat", "category_id": 10},
+            {"id": 2, "name": "woo", "categories": [{"id": 10, "name": "Widgets", "slug": "widgets"}]},
+            {"wc_product_id": 3, "name": "elsewhere", "category_id": 99},
+        ],
+    )
     rows = query("SELECT wc_category_id, category_id FROM products WHERE store_id = %s", (store.id,))
     assert sorted((r["wc_category_id"], r["category_id"]) for r in rows) == [(10, None), (10, None), (99, None)]
 
@@ -387,8 +492,12 @@ async def test_product_synced_before_its_category_is_resolved_when_it_arrives(po
 
 @pytest.mark.gen_test
 async def test_child_category_synced_before_its_parent_is_resolved_when_it_arrives(post, store, query):
-    await sync_ok(post, store, "categories", [{"wc_category_id": 21, "name": "Shirts", "parent_id": 20},
-                                              {"id": 22, "name": "Hats", "parent": 20}])
+    await sync_ok(
+        post,
+        store,
+        "categories",
+        [{"wc_category_id": 21, "name": "Shirts", "parent_id": 20}, {"id": 22, "name": "Hats", "parent": 20}],
+    )
     rows = query("SELECT wc_parent_id, parent_id FROM categories WHERE store_id = %s", (store.id,))
     assert [(r["wc_parent_id"], r["parent_id"]) for r in rows] == [(20, None), (20, None)]
 
@@ -400,6 +509,7 @@ async def test_child_category_synced_before_its_parent_is_resolved_when_it_arriv
 
 
 # --- Customer emails ---
+
 
 def text_columns(query):
     return query("""
@@ -420,8 +530,12 @@ async def test_customer_email_is_stored_only_as_its_hash(post, store, query):
     columns = text_columns(query)
     assert ("customers", "email_hash") in {(c["table_name"], c["column_name"]) for c in columns}
     for column in columns:
-        hits = query(sql.SQL("SELECT count(*) AS n FROM {} WHERE {}::text ILIKE %s").format(
-            sql.Identifier(column["table_name"]), sql.Identifier(column["column_name"])), ("%jane.roe%",))
+        hits = query(
+            sql.SQL("SELECT count(*) AS n FROM {} WHERE {}::text ILIKE %s").format(
+                sql.Identifier(column["table_name"]), sql.Identifier(column["column_name"])
+            ),
+            ("%jane.roe%",),
+        )
         assert hits == [{"n": 0}], column
 
 
@@ -437,7 +551,8 @@ async def test_customer_without_email_has_no_hash(post, store, query, fields):
 async def test_a_new_email_replaces_the_hash_and_a_removed_one_clears_it(post, store, query):
     await sync_ok(post, store, "customers", [{"wc_customer_id": 9, "email": "a@example.com"}])
     await sync_ok(post, store, "customers", [{"wc_customer_id": 9, "email": "b@example.com"}])
-    assert query("SELECT email_hash FROM customers WHERE store_id = %s", (store.id,)) == \
-        [{"email_hash": hashlib.sha256(b"b@example.com").hexdigest()}]
+    assert query("SELECT email_hash FROM customers WHERE store_id = %s", (store.id,)) == [
+        {"email_hash": hashlib.sha256(b"b@example.com").hexdigest()}
+    ]
     await sync_ok(post, store, "customers", [{"wc_customer_id": 9}])
     assert query("SELECT email_hash FROM customers WHERE store_id = %s", (store.id,)) == [{"email_hash": None}]

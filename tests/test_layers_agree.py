@@ -5,6 +5,7 @@ it, then validate_batch(). The SQL layer is upsert_<entity>() called as psql
 calls it, with the same records. Each layer must store what the case says
 it stores, and skip the rest with a reason that starts as the case says.
 """
+
 import json
 from contextlib import closing
 
@@ -40,8 +41,10 @@ def sql_verdicts(database_url):
             results = {}
             for name, cases in CASES.items():
                 records = "[" + ",".join(as_json(case.record) for case in cases) + "]"
-                cur.execute(sql.SQL("SELECT errors FROM {}(%s, %s::jsonb)").format(
-                    sql.Identifier(f"upsert_{name}")), (store_id, records))
+                cur.execute(
+                    sql.SQL("SELECT errors FROM {}(%s, %s::jsonb)").format(sql.Identifier(f"upsert_{name}")),
+                    (store_id, records),
+                )
                 results[name] = verdicts(cur.fetchone()[0], len(cases))
             return results
 
@@ -59,10 +62,14 @@ def agrees(verdict, case):
     return verdict is None if case.reason is None else verdict is not None and verdict.startswith(case.reason)
 
 
-@pytest.mark.parametrize("name, index, case", [
-    pytest.param(name, index, case, id=f"{name}-{index}-{case}")
-    for name, cases in CASES.items() for index, case in enumerate(cases)
-])
+@pytest.mark.parametrize(
+    "name, index, case",
+    [
+        pytest.param(name, index, case, id=f"{name}-{index}-{case}")
+        for name, cases in CASES.items()
+        for index, case in enumerate(cases)
+    ],
+)
 def test_both_layers_judge_the_case_as_expected(name, index, case, http_verdicts, sql_verdicts):
     http, database = http_verdicts[name][index], sql_verdicts[name][index]
     assert agrees(http, case) and agrees(database, case), f"HTTP: {http!r}; SQL: {database!r}"

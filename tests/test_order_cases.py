@@ -5,6 +5,7 @@ the record as sent, must each store the record or skip it for the expected
 field, with the same reason; and what the HTTP layer passes on (projected,
 serialised) must be stored by the SQL function as it is.
 """
+
 import json
 
 import pytest

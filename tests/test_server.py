@@ -1,4 +1,5 @@
 """The server process: serving, and graceful shutdown with batches in flight."""
+
 import asyncio
 import dataclasses
 import gc
@@ -30,7 +31,9 @@ async def test_shutdown_finishes_in_flight_batches(config, store, query, hold_st
 
     release = hold_store_row(store.id)
     request = AsyncHTTPClient().fetch(
-        f"http://127.0.0.1:{config.port}/api/sync/products", method="POST", raise_error=False,
+        f"http://127.0.0.1:{config.port}/api/sync/products",
+        method="POST",
+        raise_error=False,
         headers={"Authorization": f"Bearer {store.token}", "Content-Type": "application/json"},
         body=json.dumps({"products": [{"wc_product_id": 1, "name": "in flight"}]}),
     )
@@ -62,9 +65,14 @@ async def test_a_client_gone_mid_body_is_not_left_in_flight(config, store):
     await ready.wait()
 
     reader, writer = await asyncio.open_connection("127.0.0.1", config.port)
-    writer.write((f"POST /api/sync/products HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {store.token}\r\n"
-                  "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n").encode()
-                 + b'{"products": [' + b" " * 100_000)
+    writer.write(
+        (
+            f"POST /api/sync/products HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {store.token}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n"
+        ).encode()
+        + b'{"products": ['
+        + b" " * 100_000
+    )
     await writer.drain()
     await asyncio.sleep(0.3)  # the body is being read
     writer.close()
@@ -79,8 +87,9 @@ async def test_a_client_gone_mid_body_is_not_left_in_flight(config, store):
 def test_sigterm_stops_the_server_process(database_url):
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port)}
-    process = subprocess.Popen([sys.executable, "-m", "service", "serve"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -108,7 +117,9 @@ async def test_a_cancelled_statement_logs_its_class_and_sqlstate_only(config, st
 
     hold_store_row(store.id)
     request = AsyncHTTPClient().fetch(
-        f"http://127.0.0.1:{config.port}/api/sync/products", method="POST", raise_error=False,
+        f"http://127.0.0.1:{config.port}/api/sync/products",
+        method="POST",
+        raise_error=False,
         headers={"Authorization": f"Bearer {store.token}", "Content-Type": "application/json"},
         body=json.dumps({"products": [{"wc_product_id": 1, "name": "cancelled"}]}),
     )
@@ -119,8 +130,10 @@ async def test_a_cancelled_statement_logs_its_class_and_sqlstate_only(config, st
     await asyncio.wait_for(server, 10)
 
     assert response.code == 503
-    logged = "\n".join(rec.getMessage() + (logging.Formatter().formatException(rec.exc_info) if rec.exc_info else "")
-                       for rec in caplog.records)
+    logged = "\n".join(
+        rec.getMessage() + (logging.Formatter().formatException(rec.exc_info) if rec.exc_info else "")
+        for rec in caplog.records
+    )
     assert "QueryCanceled (SQLSTATE 57014)" in logged
     assert "canceling statement" not in logged and "never retrieved" not in logged
 

@@ -1,6 +1,7 @@
 """The server process's memory under bodies meant to exhaust it: its peak RSS
 (VmHWM, reset before each attack) is measured from /proc.
 """
+
 import asyncio
 import contextlib
 
@@ -64,9 +65,21 @@ async def test_a_10mib_batch_of_millions_of_empty_records_is_refused_in_bounded_
     reset_peak_rss(pid)
     before = rss_mib(pid, "VmRSS")
 
-    status, _, answer = await exchange(port, head("POST", "/api/sync/products", {
-        "Authorization": f"Bearer {store.token}", "Content-Type": "application/json",
-        "Content-Length": str(len(body)), "Connection": "close"}) + body, timeout=30)
+    status, _, answer = await exchange(
+        port,
+        head(
+            "POST",
+            "/api/sync/products",
+            {
+                "Authorization": f"Bearer {store.token}",
+                "Content-Type": "application/json",
+                "Content-Length": str(len(body)),
+                "Connection": "close",
+            },
+        )
+        + body,
+        timeout=30,
+    )
 
     assert (status, error_code(answer)) == (413, "batch_too_large")
     peak = rss_mib(pid, "VmHWM")

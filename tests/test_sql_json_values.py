@@ -5,6 +5,7 @@ valid one, and never raises; each *_error check names the field and the
 problem without quoting the value. The cases are those the functions'
 comments document, with the edges around them.
 """
+
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -19,52 +20,124 @@ MAX_BIGINT = 2**63 - 1
 @pytest.fixture
 def select(query):
     """select('json_id(%s::jsonb)', value) -> the one value that expression gives."""
+
     def run(expression, *params):
         [row] = query(f"SELECT {expression} AS value", params)
         return row["value"]
+
     return run
 
 
-@pytest.mark.parametrize("json_text, expected", [
-    ("12", 12), ("1", 1), (str(MAX_BIGINT), MAX_BIGINT), ("1.0", None), ("1e3", 1000), ("1.0e1", 10), ("1.00e1", None), ("  7 ", 7),
-    ('"12"', None), ("0", None), ("-1", None), ("1.5", None), ("true", None), ("null", None),
-    (str(MAX_BIGINT + 1), None), ("1e400", None), ("[1]", None), ('{"id": 1}', None), (None, None),
-], ids=repr)
+@pytest.mark.parametrize(
+    "json_text, expected",
+    [
+        ("12", 12),
+        ("1", 1),
+        (str(MAX_BIGINT), MAX_BIGINT),
+        ("1.0", None),
+        ("1e3", 1000),
+        ("1.0e1", 10),
+        ("1.00e1", None),
+        ("  7 ", 7),
+        ('"12"', None),
+        ("0", None),
+        ("-1", None),
+        ("1.5", None),
+        ("true", None),
+        ("null", None),
+        (str(MAX_BIGINT + 1), None),
+        ("1e400", None),
+        ("[1]", None),
+        ('{"id": 1}', None),
+        (None, None),
+    ],
+    ids=repr,
+)
 def test_json_id_is_a_positive_json_integer_within_bigint(json_text, expected, select):
     assert select("json_id(%s::jsonb)", json_text) == expected
 
 
-@pytest.mark.parametrize("json_text, expected", [
-    ("0", 0), ("-5", -5), ("2.0", None), ("2e0", 2), (str(-MAX_BIGINT - 1), -MAX_BIGINT - 1), (str(MAX_BIGINT), MAX_BIGINT),
-    (str(-MAX_BIGINT - 2), None), (str(MAX_BIGINT + 1), None), ("1.5", None), ('"1"', None), ("false", None),
-    ("null", None),
-], ids=repr)
+@pytest.mark.parametrize(
+    "json_text, expected",
+    [
+        ("0", 0),
+        ("-5", -5),
+        ("2.0", None),
+        ("2e0", 2),
+        (str(-MAX_BIGINT - 1), -MAX_BIGINT - 1),
+        (str(MAX_BIGINT), MAX_BIGINT),
+        (str(-MAX_BIGINT - 2), None),
+        (str(MAX_BIGINT + 1), None),
+        ("1.5", None),
+        ('"1"', None),
+        ("false", None),
+        ("null", None),
+    ],
+    ids=repr,
+)
 def test_json_bigint_is_a_json_integer_within_bigint(json_text, expected, select):
     assert select("json_bigint(%s::jsonb)", json_text) == expected
 
 
-@pytest.mark.parametrize("json_text, expected", [
-    ('"a"', "a"), ('""', ""), ('"  x "', "  x "), ('"é\\n"', "é\n"), ("1", None), ("null", None), ("[]", None),
-    ("true", None),
-], ids=repr)
+@pytest.mark.parametrize(
+    "json_text, expected",
+    [
+        ('"a"', "a"),
+        ('""', ""),
+        ('"  x "', "  x "),
+        ('"é\\n"', "é\n"),
+        ("1", None),
+        ("null", None),
+        ("[]", None),
+        ("true", None),
+    ],
+    ids=repr,
+)
 def test_json_string_is_a_json_string_as_sent(json_text, expected, select):
     assert select("json_string(%s::jsonb)", json_text) == expected
 
 
-@pytest.mark.parametrize("json_text, absent", [(None, True), ("null", True), ('""', False), ("0", False),
-                                               ("false", False), ("[]", False)], ids=repr)
+@pytest.mark.parametrize(
+    "json_text, absent",
+    [(None, True), ("null", True), ('""', False), ("0", False), ("false", False), ("[]", False)],
+    ids=repr,
+)
 def test_is_absent_means_missing_or_json_null(json_text, absent, select):
     assert select("is_absent(%s::jsonb)", json_text) is absent
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("24.99", Decimal("24.99")), ("0", Decimal(0)), ("007.50", Decimal("7.50")), ("1000000000000000", Decimal(10**15)),
-    ("0.000000000000000001", Decimal("1E-18")),
-    ("", None), (None, None), ("1000000000000000.01", None), ("9" * 1000, None), ("9" * 1001, None),
-    ("-1", None), ("+1", None), ("1e3", None), ("1E3", None), (" 5", None), ("5 ", None), ("1.", None), (".5", None),
-    (".", None), ("1.2.3", None), ("1,5", None), ("abc", None), ("NaN", None), ("Infinity", None), ("true", None),
-    ("٣", None),
-], ids=lambda value: repr(value)[:24])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("24.99", Decimal("24.99")),
+        ("0", Decimal(0)),
+        ("007.50", Decimal("7.50")),
+        ("1000000000000000", Decimal(10**15)),
+        ("0.000000000000000001", Decimal("1E-18")),
+        ("", None),
+        (None, None),
+        ("1000000000000000.01", None),
+        ("9" * 1000, None),
+        ("9" * 1001, None),
+        ("-1", None),
+        ("+1", None),
+        ("1e3", None),
+        ("1E3", None),
+        (" 5", None),
+        ("5 ", None),
+        ("1.", None),
+        (".5", None),
+        (".", None),
+        ("1.2.3", None),
+        ("1,5", None),
+        ("abc", None),
+        ("NaN", None),
+        ("Infinity", None),
+        ("true", None),
+        ("٣", None),
+    ],
+    ids=lambda value: repr(value)[:24],
+)
 def test_text_money_is_a_bounded_non_negative_decimal(text, expected, select):
     assert select("text_money(%s)", text) == expected
 
@@ -80,64 +153,121 @@ def at(*args, offset=timedelta(0)):
     return datetime(*args, tzinfo=timezone(offset)).astimezone(UTC)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("2026-01-15", at(2026, 1, 15)),
-    ("2026-01-15T10:30:00Z", at(2026, 1, 15, 10, 30)),
-    ("2026-01-15T10:30:00", at(2026, 1, 15, 10, 30)),  # naive: UTC
-    ("2026-06-15T10:30:00", at(2026, 6, 15, 10, 30)),  # also in summer
-    ("2026-01-15 10:30", at(2026, 1, 15, 10, 30)),
-    ("2026-01-15T10:30Z", at(2026, 1, 15, 10, 30)),
-    ("2026-01-15T10:30:00+05:30", at(2026, 1, 15, 10, 30, offset=timedelta(hours=5, minutes=30))),
-    ("2026-01-15T10:30:00+0530", at(2026, 1, 15, 10, 30, offset=timedelta(hours=5, minutes=30))),
-    ("2026-01-15T10:30:00-05:30", at(2026, 1, 15, 10, 30, offset=-timedelta(hours=5, minutes=30))),
-    ("2026-01-15T10:30+01:00", at(2026, 1, 15, 10, 30, offset=timedelta(hours=1))),
-    ("2026-01-15T10:30:00-00:00", at(2026, 1, 15, 10, 30)),
-    ("2026-01-15T10:30:00+15:59", at(2026, 1, 15, 10, 30, offset=timedelta(hours=15, minutes=59))),
-    ("2026-01-15T10:30:00.123+05:30", at(2026, 1, 15, 10, 30, 0, 123000, offset=timedelta(hours=5, minutes=30))),
-    ("2026-01-15T10:30:00.123456Z", at(2026, 1, 15, 10, 30, 0, 123456)),
-    ("2024-02-29", at(2024, 2, 29)), ("2000-02-29", at(2000, 2, 29)),
-    ("2026-12-31T23:59:59Z", at(2026, 12, 31, 23, 59, 59)),
-    ("2026-01-31", at(2026, 1, 31)), ("2026-04-30", at(2026, 4, 30)),
-], ids=repr)
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2026-01-15", at(2026, 1, 15)),
+        ("2026-01-15T10:30:00Z", at(2026, 1, 15, 10, 30)),
+        ("2026-01-15T10:30:00", at(2026, 1, 15, 10, 30)),  # naive: UTC
+        ("2026-06-15T10:30:00", at(2026, 6, 15, 10, 30)),  # also in summer
+        ("2026-01-15 10:30", at(2026, 1, 15, 10, 30)),
+        ("2026-01-15T10:30Z", at(2026, 1, 15, 10, 30)),
+        ("2026-01-15T10:30:00+05:30", at(2026, 1, 15, 10, 30, offset=timedelta(hours=5, minutes=30))),
+        ("2026-01-15T10:30:00+0530", at(2026, 1, 15, 10, 30, offset=timedelta(hours=5, minutes=30))),
+        ("2026-01-15T10:30:00-05:30", at(2026, 1, 15, 10, 30, offset=-timedelta(hours=5, minutes=30))),
+        ("2026-01-15T10:30+01:00", at(2026, 1, 15, 10, 30, offset=timedelta(hours=1))),
+        ("2026-01-15T10:30:00-00:00", at(2026, 1, 15, 10, 30)),
+        ("2026-01-15T10:30:00+15:59", at(2026, 1, 15, 10, 30, offset=timedelta(hours=15, minutes=59))),
+        ("2026-01-15T10:30:00.123+05:30", at(2026, 1, 15, 10, 30, 0, 123000, offset=timedelta(hours=5, minutes=30))),
+        ("2026-01-15T10:30:00.123456Z", at(2026, 1, 15, 10, 30, 0, 123456)),
+        ("2024-02-29", at(2024, 2, 29)),
+        ("2000-02-29", at(2000, 2, 29)),
+        ("2026-12-31T23:59:59Z", at(2026, 12, 31, 23, 59, 59)),
+        ("2026-01-31", at(2026, 1, 31)),
+        ("2026-04-30", at(2026, 4, 30)),
+    ],
+    ids=repr,
+)
 def test_text_timestamptz_reads_iso_8601_with_naive_as_utc(text, expected, select, query):
     query("SET TIME ZONE 'America/New_York'")  # the session's zone must not matter
     assert select("text_timestamptz(%s)", text) == expected
 
 
-@pytest.mark.parametrize("text", [
-    "2026-02-30", "2026-02-29", "2100-02-29", "2026-04-31", "2026-13-01", "2026-00-10", "2026-01-00", "2026-01-32",
-    "0000-01-01", "2026-01-15T24:00:00", "2026-01-15T23:60:00", "2026-01-15T23:59:60",
-    "2026-01-15T10:30:00+16:00", "2026-01-15T10:30:00-16:00", "2026-01-15T10:30:00+05:60", "2026-01-15T10:30:00+05",
-    "2026-01-15T10:30:00.1234567Z", "2026-01-15T10:30:00.Z", "2026-01-15t10:30:00z", "2026-01-15T10:30:00 +05:30",
-    "2026-01-15T10:30:00ZZ", "2026-01-15T10:30:00+05:30Z", "2026-01-15T10", "2026-01-15T1030", "20260115",
-    "2026-1-5", " 2026-01-15", "2026-01-15 ", "", "x", "yesterday", "2026-01-15T10:30:00 EST", "1e3", None,
-], ids=repr)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-02-30",
+        "2026-02-29",
+        "2100-02-29",
+        "2026-04-31",
+        "2026-13-01",
+        "2026-00-10",
+        "2026-01-00",
+        "2026-01-32",
+        "0000-01-01",
+        "2026-01-15T24:00:00",
+        "2026-01-15T23:60:00",
+        "2026-01-15T23:59:60",
+        "2026-01-15T10:30:00+16:00",
+        "2026-01-15T10:30:00-16:00",
+        "2026-01-15T10:30:00+05:60",
+        "2026-01-15T10:30:00+05",
+        "2026-01-15T10:30:00.1234567Z",
+        "2026-01-15T10:30:00.Z",
+        "2026-01-15t10:30:00z",
+        "2026-01-15T10:30:00 +05:30",
+        "2026-01-15T10:30:00ZZ",
+        "2026-01-15T10:30:00+05:30Z",
+        "2026-01-15T10",
+        "2026-01-15T1030",
+        "20260115",
+        "2026-1-5",
+        " 2026-01-15",
+        "2026-01-15 ",
+        "",
+        "x",
+        "yesterday",
+        "2026-01-15T10:30:00 EST",
+        "1e3",
+        None,
+    ],
+    ids=repr,
+)
 def test_text_timestamptz_gives_null_for_anything_else_without_raising(text, select):
     assert select("text_timestamptz(%s)", text) is None
 
 
-@pytest.mark.parametrize("expression, params, expected", [
-    ("id_error('wc_product_id', %s::jsonb, json_id(%s::jsonb), true)", ("12", "12"), None),
-    ("id_error('wc_product_id', %s::jsonb, json_id(%s::jsonb), true)", (None, None), "wc_product_id: required field"),
-    ("id_error('wc_product_id', %s::jsonb, json_id(%s::jsonb), true)", ("null", "null"),
-     "wc_product_id: required field"),
-    ("id_error('category_id', %s::jsonb, json_id(%s::jsonb), false)", ("null", "null"), None),
-    ("id_error('category_id', %s::jsonb, json_id(%s::jsonb), false)", ('"secret"', '"secret"'),
-     "category_id: must be a positive integer"),
-    ("integer_error('n', %s::jsonb, json_bigint(%s::jsonb), 0, 10)", ("11", "11"), "n: must be between 0 and 10"),
-    ("integer_error('n', %s::jsonb, json_bigint(%s::jsonb), 0, 10)", ('"5"', '"5"'), "n: must be an integer"),
-    ("integer_error('n', %s::jsonb, json_bigint(%s::jsonb), 0, 10)", ("10", "10"), None),
-    ("text_error('name', %s::jsonb, json_string(%s::jsonb), true)", ('" "', '" "'), "name: must not be empty"),
-    ("text_error('name', %s::jsonb, json_string(%s::jsonb), true)", ("null", "null"), "name: required field"),
-    ("text_error('sku', %s::jsonb, json_string(%s::jsonb), false)", ('""', '""'), None),
-    ("text_error('sku', %s::jsonb, json_string(%s::jsonb), false)", ("7", "7"), "sku: must be a string"),
-    ("money_error('price', %s, text_money(%s))", ("", ""), None),
-    ("money_error('price', %s, text_money(%s))", ("-3.50", "-3.50"),
-     "price: must be a non-negative number or numeric string up to 1000000000000000"),
-    ("timestamp_error('updated_at', %s, text_timestamptz(%s))", (None, None), None),
-    ("timestamp_error('updated_at', %s, text_timestamptz(%s))", ("2026-02-30", "2026-02-30"),
-     "updated_at: must be an ISO 8601 date or date-time"),
-])
+@pytest.mark.parametrize(
+    "expression, params, expected",
+    [
+        ("id_error('wc_product_id', %s::jsonb, json_id(%s::jsonb), true)", ("12", "12"), None),
+        (
+            "id_error('wc_product_id', %s::jsonb, json_id(%s::jsonb), true)",
+            (None, None),
+            "wc_product_id: required field",
+        ),
+        (
+            "id_error('wc_product_id', %s::jsonb, json_id(%s::jsonb), true)",
+            ("null", "null"),
+            "wc_product_id: required field",
+        ),
+        ("id_error('category_id', %s::jsonb, json_id(%s::jsonb), false)", ("null", "null"), None),
+        (
+            "id_error('category_id', %s::jsonb, json_id(%s::jsonb), false)",
+            ('"secret"', '"secret"'),
+            "category_id: must be a positive integer",
+        ),
+        ("integer_error('n', %s::jsonb, json_bigint(%s::jsonb), 0, 10)", ("11", "11"), "n: must be between 0 and 10"),
+        ("integer_error('n', %s::jsonb, json_bigint(%s::jsonb), 0, 10)", ('"5"', '"5"'), "n: must be an integer"),
+        ("integer_error('n', %s::jsonb, json_bigint(%s::jsonb), 0, 10)", ("10", "10"), None),
+        ("text_error('name', %s::jsonb, json_string(%s::jsonb), true)", ('" "', '" "'), "name: must not be empty"),
+        ("text_error('name', %s::jsonb, json_string(%s::jsonb), true)", ("null", "null"), "name: required field"),
+        ("text_error('sku', %s::jsonb, json_string(%s::jsonb), false)", ('""', '""'), None),
+        ("text_error('sku', %s::jsonb, json_string(%s::jsonb), false)", ("7", "7"), "sku: must be a string"),
+        ("money_error('price', %s, text_money(%s))", ("", ""), None),
+        (
+            "money_error('price', %s, text_money(%s))",
+            ("-3.50", "-3.50"),
+            "price: must be a non-negative number or numeric string up to 1000000000000000",
+        ),
+        ("timestamp_error('updated_at', %s, text_timestamptz(%s))", (None, None), None),
+        (
+            "timestamp_error('updated_at', %s, text_timestamptz(%s))",
+            ("2026-02-30", "2026-02-30"),
+            "updated_at: must be an ISO 8601 date or date-time",
+        ),
+    ],
+)
 def test_error_checks_name_the_field_and_never_quote_the_value(expression, params, expected, select):
     reason = select(expression, *params)
     assert reason == expected
@@ -148,24 +278,41 @@ def test_error_checks_name_the_field_and_never_quote_the_value(expression, param
 
 def test_text_error_bounds_the_length_at_1000_characters(select):
     assert select("text_error('name', to_jsonb(%s::text), %s, true)", "é" * 1000, "é" * 1000) is None
-    assert select("text_error('name', to_jsonb(%s::text), %s, true)", "é" * 1001, "é" * 1001) \
+    assert (
+        select("text_error('name', to_jsonb(%s::text), %s, true)", "é" * 1001, "é" * 1001)
         == "name: longer than 1000 characters"
+    )
 
 
-@pytest.mark.parametrize("json_text, expected", [
-    ("12", 12), ('"12"', "12"), ('"' + "x" * 38 + '"', "x" * 38), ('"' + "x" * 39 + '"', None), ("1.5", 1.5),
-    ("true", None), ("null", None), ("[1]", None), ('{"id": 1}', None), (None, None),
-], ids=lambda value: repr(value)[:20])
+@pytest.mark.parametrize(
+    "json_text, expected",
+    [
+        ("12", 12),
+        ('"12"', "12"),
+        ('"' + "x" * 38 + '"', "x" * 38),
+        ('"' + "x" * 39 + '"', None),
+        ("1.5", 1.5),
+        ("true", None),
+        ("null", None),
+        ("[1]", None),
+        ('{"id": 1}', None),
+        (None, None),
+    ],
+    ids=lambda value: repr(value)[:20],
+)
 def test_reported_id_is_a_short_scalar_as_sent(json_text, expected, select):
     assert select("reported_id(%s::jsonb)", json_text) == expected
 
 
 # Each limit, by its name in each layer.
 LIMITS = {
-    "MAX_TEXT": "max_text_length", "MAX_EMAIL": "max_email_length",
-    "MAX_CATEGORIES": "max_categories_per_product", "MAX_LINE_ITEMS": "max_line_items_per_order",
+    "MAX_TEXT": "max_text_length",
+    "MAX_EMAIL": "max_email_length",
+    "MAX_CATEGORIES": "max_categories_per_product",
+    "MAX_LINE_ITEMS": "max_line_items_per_order",
     "MAX_MONEY": "max_money",
-    "MAX_INT": "max_integer", "MAX_BIGINT": "max_bigint",
+    "MAX_INT": "max_integer",
+    "MAX_BIGINT": "max_bigint",
 }
 
 
@@ -177,6 +324,7 @@ def test_each_limit_is_the_same_in_both_layers(constant, function, select):
 def test_every_limit_of_either_layer_is_compared(query):
     """A new limit in either layer, not added to LIMITS, fails here."""
     assert {name for name in vars(checks) if name.startswith("MAX_")} == set(LIMITS)
-    functions = query("SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace "
-                      "AND proname LIKE 'max\\_%%'")
+    functions = query(
+        "SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND proname LIKE 'max\\_%%'"
+    )
     assert {row["proname"] for row in functions} == set(LIMITS.values())

@@ -1,4 +1,5 @@
 """The store and token functions of sql/stores.sql, called as an operator does from psql."""
+
 import psycopg2
 import psycopg2.errors
 import pytest
@@ -28,11 +29,15 @@ def test_create_store_makes_an_active_store_with_its_hashed_token(query):
     assert query("SELECT * FROM store_for_token(%s)", (token_hash,)) == [{"store_id": store["id"], "status": "active"}]
 
 
-@pytest.mark.parametrize("name, token_hash, error", [
-    ("   ", "a" * 64, psycopg2.errors.CheckViolation),
-    ("Bad hash store", "A" * 64, psycopg2.errors.CheckViolation),
-    ("Bad hash store", "plain-token", psycopg2.errors.CheckViolation),
-], ids=["blank name", "uppercase hash", "not a hash"])
+@pytest.mark.parametrize(
+    "name, token_hash, error",
+    [
+        ("   ", "a" * 64, psycopg2.errors.CheckViolation),
+        ("Bad hash store", "A" * 64, psycopg2.errors.CheckViolation),
+        ("Bad hash store", "plain-token", psycopg2.errors.CheckViolation),
+    ],
+    ids=["blank name", "uppercase hash", "not a hash"],
+)
 def test_create_store_is_all_or_nothing(name, token_hash, error, query):
     stores_before = query("SELECT count(*) AS n FROM stores")
     with pytest.raises(error):
@@ -53,8 +58,9 @@ def test_store_for_token_knows_only_live_tokens_and_reports_the_status(store, qu
     token_hash = hash_token(store.token)
     assert query("SELECT * FROM store_for_token(%s)", (hash_token("unknown"),)) == []
     suspend(query, store.id)
-    assert query("SELECT store_id::text, status FROM store_for_token(%s)", (token_hash,)) \
-        == [{"store_id": store.id, "status": "suspended"}]
+    assert query("SELECT store_id::text, status FROM store_for_token(%s)", (token_hash,)) == [
+        {"store_id": store.id, "status": "suspended"}
+    ]
 
 
 def test_revoke_api_token_revokes_that_token_once(store, query):

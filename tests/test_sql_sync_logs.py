@@ -12,6 +12,7 @@ resolve, last_sync_at is set, an error rolls everything back). Then
 sync_log_start and sync_log_fail. The store and token functions of
 sql/stores.sql are in tests/test_sql_stores.py.
 """
+
 from contextlib import closing
 
 import psycopg2
@@ -37,21 +38,30 @@ from sql_helpers import (
 
 # Records missing a required field, per entity: (record, reported id, reason).
 MISSING_REQUIRED = {
-    "products": [({"name": "no id"}, None, "wc_product_id: required field"),
-                 ({"wc_product_id": 7}, 7, "name: required field"),
-                 ({"wc_product_id": 8, "name": None}, 8, "name: required field")],
-    "customers": [({"display_name": "no id"}, None, "wc_customer_id: required field"),
-                  ({"wc_customer_id": None, "id": None}, None, "wc_customer_id: required field")],
-    "categories": [({"name": "no id"}, None, "wc_category_id: required field"),
-                   ({"wc_category_id": 7}, 7, "name: required field"),
-                   ({"wc_category_id": 8, "name": ""}, 8, "name: must not be empty")],
-    "orders": [({"status": "no id"}, None, "wc_order_id: required field"),
-               ({"wc_order_id": 7}, 7, "status: required field"),
-               ({"wc_order_id": 8, "status": " "}, 8, "status: must not be empty")],
+    "products": [
+        ({"name": "no id"}, None, "wc_product_id: required field"),
+        ({"wc_product_id": 7}, 7, "name: required field"),
+        ({"wc_product_id": 8, "name": None}, 8, "name: required field"),
+    ],
+    "customers": [
+        ({"display_name": "no id"}, None, "wc_customer_id: required field"),
+        ({"wc_customer_id": None, "id": None}, None, "wc_customer_id: required field"),
+    ],
+    "categories": [
+        ({"name": "no id"}, None, "wc_category_id: required field"),
+        ({"wc_category_id": 7}, 7, "name: required field"),
+        ({"wc_category_id": 8, "name": ""}, 8, "name: must not be empty"),
+    ],
+    "orders": [
+        ({"status": "no id"}, None, "wc_order_id: required field"),
+        ({"wc_order_id": 7}, 7, "status: required field"),
+        ({"wc_order_id": 8, "status": " "}, 8, "status: must not be empty"),
+    ],
 }
 
 
 # --- One batch, from start to completed log ---------------------------------------------------
+
 
 @pytest.mark.parametrize("entity", ENTITIES)
 def test_batch_upserts_its_records_and_completes_its_sync_log(entity, store, sync_sql, query):
@@ -66,8 +76,12 @@ def test_batch_upserts_its_records_and_completes_its_sync_log(entity, store, syn
     [log] = sync_logs(query, store.id)
     assert log["id"] == result["sync_log_id"]
     assert (log["entity_type"], log["status"], log["error_message"]) == (entity, "completed", None)
-    assert (log["records_received"], log["records_synced"], log["records_unchanged"], log["records_skipped"]) \
-        == (3, 3, 0, 0)
+    assert (log["records_received"], log["records_synced"], log["records_unchanged"], log["records_skipped"]) == (
+        3,
+        3,
+        0,
+        0,
+    )
     assert before <= log["started_at"] <= log["completed_at"] <= after
 
     # A second batch updates one row in place and inserts another.
@@ -86,8 +100,12 @@ def test_empty_batch_syncs_nothing_and_completes_its_log(entity, store, sync_sql
     assert result["errors"] == []
     assert rows(query, entity, store.id) == []
     [log] = sync_logs(query, store.id)
-    assert (log["status"], log["records_received"], log["records_synced"], log["records_skipped"]) \
-        == ("completed", 0, 0, 0)
+    assert (log["status"], log["records_received"], log["records_synced"], log["records_skipped"]) == (
+        "completed",
+        0,
+        0,
+        0,
+    )
     assert log["started_at"] <= log["completed_at"]
 
 
@@ -99,8 +117,9 @@ def test_records_missing_required_fields_are_skipped_and_their_neighbours_kept(e
     result = sync_sql(entity, store.id, records)
 
     assert result["status"] == "completed"
-    assert result["errors"] == [{"index": index, "id": wc_id, "reason": reason}
-                                for index, (_, wc_id, reason) in enumerate(invalid, start=1)]
+    assert result["errors"] == [
+        {"index": index, "id": wc_id, "reason": reason} for index, (_, wc_id, reason) in enumerate(invalid, start=1)
+    ]
     assert (result["synced_count"], result["skipped_count"]) == (2, len(invalid))
     assert values_by_id(query, entity, store.id) == {1: "item 1", 2: "item 2"}
     log = sync_log(query, store.id, result["sync_log_id"])
@@ -149,8 +168,9 @@ def test_batch_rolls_back_on_a_database_error(entity, store, sync_sql, query):
 
 @pytest.mark.parametrize("entity", ENTITIES)
 def test_same_id_twice_in_a_batch_the_last_valid_one_wins(entity, store, sync_sql, query):
-    result = sync_sql(entity, store.id, [valid_record(entity, 1, "first"), valid_record(entity, 2),
-                                         valid_record(entity, 1, "second")])
+    result = sync_sql(
+        entity, store.id, [valid_record(entity, 1, "first"), valid_record(entity, 2), valid_record(entity, 1, "second")]
+    )
     assert (result["status"], result["synced_count"], result["skipped_count"]) == ("completed", 3, 0)
     assert values_by_id(query, entity, store.id) == {1: "second", 2: "item 2"}
 
@@ -166,18 +186,23 @@ JAN, MARCH = "2026-01-15T10:00:00Z", "2026-03-15T10:00:00Z"
 
 
 @pytest.mark.parametrize("entity", ["products", "customers"])  # categories carry no updated_at
-@pytest.mark.parametrize("versions, winner", [
-    ([("march", MARCH), ("january", JAN)], "march"),
-    ([("january", JAN), ("march", MARCH)], "march"),
-    ([("first", MARCH), ("second", MARCH)], "second"),
-    ([("first", None), ("second", None)], "second"),
-    ([("dated", MARCH), ("undated", None)], "undated"),
-    ([("undated", None), ("dated", JAN)], "dated"),
-    ([("march", MARCH), ("undated", None), ("january", JAN)], "undated"),
-    ([("undated", None), ("march", MARCH), ("january", JAN), ("march again", "2026-03-15T15:00:00+05:00")],
-     "march again"),
-    ([("06:00Z", "2026-03-15T06:00:00Z"), ("05:00Z", "2026-03-15T10:00:00+05:00")], "06:00Z"),
-])
+@pytest.mark.parametrize(
+    "versions, winner",
+    [
+        ([("march", MARCH), ("january", JAN)], "march"),
+        ([("january", JAN), ("march", MARCH)], "march"),
+        ([("first", MARCH), ("second", MARCH)], "second"),
+        ([("first", None), ("second", None)], "second"),
+        ([("dated", MARCH), ("undated", None)], "undated"),
+        ([("undated", None), ("dated", JAN)], "dated"),
+        ([("march", MARCH), ("undated", None), ("january", JAN)], "undated"),
+        (
+            [("undated", None), ("march", MARCH), ("january", JAN), ("march again", "2026-03-15T15:00:00+05:00")],
+            "march again",
+        ),
+        ([("06:00Z", "2026-03-15T06:00:00Z"), ("05:00Z", "2026-03-15T10:00:00+05:00")], "06:00Z"),
+    ],
+)
 def test_same_id_twice_in_a_batch_the_newest_wins(entity, versions, winner, store, sync_sql, query):
     """The last of the records with the newest updated_at or none at all: one without beats those before it."""
     records = [{**valid_record(entity, 1, name), "updated_at": updated_at} for name, updated_at in versions]
@@ -212,6 +237,7 @@ def test_the_same_ids_in_two_stores_stay_separate(entity, make_store, sync_sql, 
 
 # --- Who may sync ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("entity", ENTITIES)
 def test_batch_for_an_unknown_or_suspended_store_raises_and_writes_nothing(entity, store, sync_sql, query):
     unknown = "00000000-0000-4000-8000-000000000000"
@@ -228,6 +254,7 @@ def test_batch_for_an_unknown_or_suspended_store_raises_and_writes_nothing(entit
 
 # --- sync_log_start / sync_log_fail, and an explicit sync_log_id -----------------------------
 
+
 def start_log(query, store_id, entity, received):
     [row] = query("SELECT sync_log_start(%s, %s, %s) AS id", (store_id, entity, received))
     return row["id"]
@@ -237,8 +264,12 @@ def test_sync_log_start_commits_a_running_log(store, query):
     log_id = start_log(query, store.id, "customers", 4)
     log = sync_log(query, store.id, log_id)
     assert (log["entity_type"], log["status"], log["records_received"]) == ("customers", "running", 4)
-    assert (log["records_synced"], log["records_skipped"], log["completed_at"], log["error_message"]) \
-        == (0, 0, None, None)
+    assert (log["records_synced"], log["records_skipped"], log["completed_at"], log["error_message"]) == (
+        0,
+        0,
+        None,
+        None,
+    )
 
 
 def test_sync_log_start_for_an_unknown_store_raises(query):
@@ -281,8 +312,10 @@ def test_the_next_batch_ends_logs_abandoned_while_running(make_store, sync_sql, 
     store, other = make_store(), make_store()
     abandoned, held, recent = (start_log(query, store.id, "products", 3) for _ in range(3))
     others = start_log(query, other.id, "products", 3)
-    query("UPDATE sync_logs SET started_at = started_at - interval '2 hours' WHERE id = ANY (%s::uuid[])",
-          ([str(abandoned), str(held), str(others)],))
+    query(
+        "UPDATE sync_logs SET started_at = started_at - interval '2 hours' WHERE id = ANY (%s::uuid[])",
+        ([str(abandoned), str(held), str(others)],),
+    )
     with closing(psycopg2.connect(database_url)) as batch:  # a live batch holds its log, as sync_batch does
         with batch.cursor() as cur:
             cur.execute("SELECT 1 FROM sync_logs WHERE store_id = %s AND id = %s FOR UPDATE", (store.id, held))
@@ -309,8 +342,13 @@ def test_an_explicit_sync_log_id_is_used_and_unsent_records_count_as_skipped(sto
     assert (result["status"], result["synced_count"], result["skipped_count"]) == ("completed", 2, 3)
     assert result["errors"] == [{"index": 1, "id": 2, "reason": "name: required field"}]
     [log] = sync_logs(query, store.id)  # no second log
-    assert (log["id"], log["status"], log["records_received"], log["records_synced"], log["records_skipped"]) \
-        == (log_id, "completed", 5, 2, 3)
+    assert (log["id"], log["status"], log["records_received"], log["records_synced"], log["records_skipped"]) == (
+        log_id,
+        "completed",
+        5,
+        2,
+        3,
+    )
     assert values_by_id(query, "products", store.id) == {1: "item 1", 3: "item 3"}
 
 
@@ -336,8 +374,7 @@ def test_an_explicit_sync_log_id_that_does_not_fit_raises_and_leaves_the_log(cas
     before = query("SELECT * FROM sync_logs WHERE id = %s", (str(log_id),))
 
     with pytest.raises(psycopg2.errors.InvalidParameterValue):
-        call_with_log(query, "products", store.id, [valid_record("products", 1), valid_record("products", 2)],
-                      log_id)
+        call_with_log(query, "products", store.id, [valid_record("products", 1), valid_record("products", 2)], log_id)
 
     assert query("SELECT * FROM sync_logs WHERE id = %s", (str(log_id),)) == before
     assert rows(query, "products", store.id) == []

@@ -5,6 +5,7 @@ Completing refuses, naming the batches, unless every batch 1..n has a
 completed latest attempt; then it marks deleted exactly the rows of the
 run's entities, in the run's store, that no latest attempt carried.
 """
+
 import json
 import threading
 from contextlib import closing
@@ -24,14 +25,18 @@ def dated(wc_id, updated_at, name=None):
 
 
 def start(query, store_id, entities=("products",), expected=None):
-    [row] = query("SELECT sync_run_start(%s, %s, %s::jsonb) AS id",
-                  (store_id, list(entities), json.dumps(expected) if expected is not None else None))
+    [row] = query(
+        "SELECT sync_run_start(%s, %s, %s::jsonb) AS id",
+        (store_id, list(entities), json.dumps(expected) if expected is not None else None),
+    )
     return str(row["id"])
 
 
 def batch(query, store_id, run_id, entity, number, records):
-    [row] = query("SELECT * FROM sync_run_batch(%s, %s, %s, %s, %s::jsonb)",
-                  (store_id, run_id, entity, number, json.dumps(records)))
+    [row] = query(
+        "SELECT * FROM sync_run_batch(%s, %s, %s, %s, %s::jsonb)",
+        (store_id, run_id, entity, number, json.dumps(records)),
+    )
     return row
 
 
@@ -64,8 +69,10 @@ def seed(sync_sql, store_id, ids, updated_at=NEW):
 
 # --- Done when: completion marks exactly what the store no longer has ------------------------
 
+
 def test_a_run_with_a_failed_then_resent_batch_marks_exactly_the_rows_the_store_no_longer_has(
-        make_store, sync_sql, query):
+    make_store, sync_sql, query
+):
     store, other = make_store(), make_store()
     seed(sync_sql, store.id, range(1, 11))
     seed(sync_sql, other.id, range(1, 11))
@@ -73,8 +80,14 @@ def test_a_run_with_a_failed_then_resent_batch_marks_exactly_the_rows_the_store_
     run = start(query, store.id, ["products"], {"products": 9})
 
     # Batch 1: 1 and 2 written, 3 unchanged (older than stored), 4 skipped (no name) but carried.
-    first = batch(query, store.id, run, "products", 1,
-                  [dated(1, NEW, "one"), dated(2, NEW), dated(3, OLD), {"wc_product_id": 4, "name": ""}])
+    first = batch(
+        query,
+        store.id,
+        run,
+        "products",
+        1,
+        [dated(1, NEW, "one"), dated(2, NEW), dated(3, OLD), {"wc_product_id": 4, "name": ""}],
+    )
     assert (first["synced_count"], first["unchanged_count"], first["skipped_count"]) == (2, 1, 1)
     # Batch 2 fails: nothing of it counts, although it carried 5, 6 and 7.
     with failing_trigger(query, "products", store.id):
@@ -93,8 +106,11 @@ def test_a_run_with_a_failed_then_resent_batch_marks_exactly_the_rows_the_store_
     assert deleted_ids(query, "customers", store.id) == []  # an entity outside the run
     assert len({row["deleted_at"] for row in rows(query, "products", store.id)} - {None}) == 1  # one transaction
     finished = run_row(query, store.id, run)
-    assert (finished["status"], finished["batches"], finished["deleted"]) == \
-        ("completed", {"products": 3}, {"products": 3})
+    assert (finished["status"], finished["batches"], finished["deleted"]) == (
+        "completed",
+        {"products": 3},
+        {"products": 3},
+    )
     assert all(log["carried_ids"] is None for log in sync_logs(query, store.id))  # released
 
 
@@ -120,8 +136,11 @@ def test_a_deleted_row_carried_again_is_live_again_whether_written_or_unchanged(
     batch(query, store.id, run, "products", 1, [dated(3, OLD)])
 
     assert deleted_ids(query, "products", store.id) == []
-    assert {row["wc_product_id"]: row["name"] for row in rows(query, "products", store.id)} == \
-        {1: "back", 2: "older", 3: "item 3"}
+    assert {row["wc_product_id"]: row["name"] for row in rows(query, "products", store.id)} == {
+        1: "back",
+        2: "older",
+        3: "item 3",
+    }
 
 
 @pytest.mark.parametrize("entity", ENTITIES)
@@ -144,6 +163,7 @@ def test_zero_batches_marks_every_row_of_the_entity(store, sync_sql, query):
 
 # --- Done when: an incomplete run cannot complete, and says which batches ---------------------
 
+
 def test_a_run_with_a_batch_missing_failed_running_or_beyond_n_cannot_complete(store, sync_sql, query):
     seed(sync_sql, store.id, [1, 2])
     run = start(query, store.id, ["products", "customers"])
@@ -156,10 +176,15 @@ def test_a_run_with_a_batch_missing_failed_running_or_beyond_n_cannot_complete(s
 
     error = refused("WR004", complete, query, store.id, run, {"products": 8, "customers": 1})
 
-    assert error.diag.message_primary == \
-        f"sync run {run} cannot complete: products batches missing 4-5, 8; failed 2; running 3; unexpected 9"
-    assert json.loads(error.diag.message_detail) == {"batches": {"products": {
-        "missing": [[4, 5], [8, 8]], "failed": [[2, 2]], "running": [[3, 3]], "unexpected": [[9, 9]]}}}
+    assert (
+        error.diag.message_primary
+        == f"sync run {run} cannot complete: products batches missing 4-5, 8; failed 2; running 3; unexpected 9"
+    )
+    assert json.loads(error.diag.message_detail) == {
+        "batches": {
+            "products": {"missing": [[4, 5], [8, 8]], "failed": [[2, 2]], "running": [[3, 3]], "unexpected": [[9, 9]]}
+        }
+    }
     assert run_row(query, store.id, run)["status"] == "running"
     assert deleted_ids(query, "products", store.id) == []
 
@@ -173,9 +198,20 @@ def test_a_failed_batch_resent_successfully_lets_the_run_complete(store, query):
     assert complete(query, store.id, run, {"products": 1}) == {"products": 0}
 
 
-@pytest.mark.parametrize("batches", [None, [], {}, {"products": 1, "customers": 1}, {"customers": 1},
-                                     {"products": -1}, {"products": 1.5}, {"products": "1"},
-                                     {"products": 1000001}])
+@pytest.mark.parametrize(
+    "batches",
+    [
+        None,
+        [],
+        {},
+        {"products": 1, "customers": 1},
+        {"customers": 1},
+        {"products": -1},
+        {"products": 1.5},
+        {"products": "1"},
+        {"products": 1000001},
+    ],
+)
 def test_complete_needs_a_batch_count_for_each_entity_of_the_run_and_only_those(batches, store, query):
     run = start(query, store.id)
     error = refused("WR000", complete, query, store.id, run, batches)
@@ -184,6 +220,7 @@ def test_complete_needs_a_batch_count_for_each_entity_of_the_run_and_only_those(
 
 
 # --- Starting, aborting, and who may send what -------------------------------------------------
+
 
 def test_one_run_at_a_time_per_store(make_store, query):
     store, other = make_store(), make_store()
@@ -196,11 +233,19 @@ def test_one_run_at_a_time_per_store(make_store, query):
     assert start(query, store.id) != run
 
 
-@pytest.mark.parametrize("entities, expected", [
-    ([], None), (["refunds"], None), (["products", "products"], None), ([None], None),
-    (["products"], []), (["products"], {"customers": 1}), (["products"], {"products": -1}),
-    (["products"], {"products": 1.5}),
-])
+@pytest.mark.parametrize(
+    "entities, expected",
+    [
+        ([], None),
+        (["refunds"], None),
+        (["products", "products"], None),
+        ([None], None),
+        (["products"], []),
+        (["products"], {"customers": 1}),
+        (["products"], {"products": -1}),
+        (["products"], {"products": 1.5}),
+    ],
+)
 def test_start_refuses_bad_entities_or_expected_counts(entities, expected, store, query):
     refused("WR000", start, query, store.id, entities, expected)
     assert query("SELECT * FROM sync_runs WHERE store_id = %s", (store.id,)) == []
@@ -238,8 +283,9 @@ def test_a_run_is_out_of_reach_of_another_store(make_store, query):
     assert sync_logs(query, other.id) == [] and run_row(query, store.id, run)["status"] == "running"
 
 
-@pytest.mark.parametrize("entity, number, code", [("customers", 1, "WR005"), ("products", 0, "WR000"),
-                                                  ("products", None, "WR000")])
+@pytest.mark.parametrize(
+    "entity, number, code", [("customers", 1, "WR005"), ("products", 0, "WR000"), ("products", None, "WR000")]
+)
 def test_a_batch_must_be_of_an_entity_of_the_run_with_a_positive_number(entity, number, code, store, query):
     run = start(query, store.id)
     refused(code, query, "SELECT sync_log_start(%s, %s, 0, %s, %s)", (store.id, entity, run, number))
@@ -273,6 +319,7 @@ def test_a_batch_cannot_start_while_its_run_completes(store, query, database_url
 
 # --- Progress and status ------------------------------------------------------------------------
 
+
 def test_run_status_counts_the_latest_attempt_of_each_batch(store, sync_sql, query):
     seed(sync_sql, store.id, [1])
     run = start(query, store.id, ["products", "customers"], {"products": 8})
@@ -286,16 +333,36 @@ def test_run_status_counts_the_latest_attempt_of_each_batch(store, sync_sql, que
 
     assert result["runId"] == run and result["status"] == "running" and result["finishedAt"] is None
     assert result["entities"] == {
-        "products": {"batchesReceived": 3, "recordsReceived": 6, "recordsSynced": 3, "recordsUnchanged": 1,
-                     "recordsSkipped": 2, "failedBatches": [3], "runningBatches": [], "expected": 8,
-                     "progress": 0.75},
-        "customers": {"batchesReceived": 0, "recordsReceived": 0, "recordsSynced": 0, "recordsUnchanged": 0,
-                      "recordsSkipped": 0, "failedBatches": [], "runningBatches": [], "expected": None,
-                      "progress": None},
+        "products": {
+            "batchesReceived": 3,
+            "recordsReceived": 6,
+            "recordsSynced": 3,
+            "recordsUnchanged": 1,
+            "recordsSkipped": 2,
+            "failedBatches": [3],
+            "runningBatches": [],
+            "expected": 8,
+            "progress": 0.75,
+        },
+        "customers": {
+            "batchesReceived": 0,
+            "recordsReceived": 0,
+            "recordsSynced": 0,
+            "recordsUnchanged": 0,
+            "recordsSkipped": 0,
+            "failedBatches": [],
+            "runningBatches": [],
+            "expected": None,
+            "progress": None,
+        },
     }
     logs = [log for log in sync_logs(query, store.id) if log["run_id"]]
-    assert [(log["run_batch"], log["status"]) for log in logs] == \
-        [(1, "completed"), (2, "completed"), (2, "completed"), (3, "failed")]
+    assert [(log["run_batch"], log["status"]) for log in logs] == [
+        (1, "completed"),
+        (2, "completed"),
+        (2, "completed"),
+        (3, "failed"),
+    ]
     assert sync_log(query, store.id, logs[-1]["id"])["error_code"] == "P0001"  # the trigger's RAISE
 
 
@@ -315,13 +382,15 @@ def test_store_status_counts_live_and_deleted_rows_and_lists_failed_batches(make
     assert result["entities"]["products"]["live"] == 1 and result["entities"]["products"]["deleted"] == 2
     assert result["entities"]["customers"] == {"live": 0, "deleted": 0, "lastSyncAt": None}
     assert result["latestRun"]["runId"] == run and result["latestRun"]["deleted"] == {"products": 2}
-    assert [(f["syncLogId"], f["entity"], f["errorCode"]) for f in result["failedBatches"]] == \
-        [(str(failed["sync_log_id"]), "customers", "P0001")]
+    assert [(f["syncLogId"], f["entity"], f["errorCode"]) for f in result["failedBatches"]] == [
+        (str(failed["sync_log_id"]), "customers", "P0001")
+    ]
     assert "injected" not in json.dumps(result)
     assert query("SELECT sync_status(%s) AS s", ("00000000-0000-4000-8000-000000000001",)) == [{"s": None}]
 
 
 def test_the_entities_a_run_covers_are_the_services(query):
     """sync_entities() is the SQL layer's list; service/entities.py the HTTP layer's."""
-    assert {row["entity"]: row["id_column"] for row in query("SELECT * FROM sync_entities()")} == \
-        {name: entity.id_field for name, entity in ENTITIES.items()}
+    assert {row["entity"]: row["id_column"] for row in query("SELECT * FROM sync_entities()")} == {
+        name: entity.id_field for name, entity in ENTITIES.items()
+    }

@@ -6,6 +6,7 @@ tenant table) or one of the few reference tables listed here. A new table
 must be put in one class or the other, or this test fails. The same rules
 keep the schema ready to be distributed by store_id (docs/scaling.md).
 """
+
 import pytest
 
 # Looked up before any store is known (a token) or the store itself.
@@ -42,21 +43,36 @@ def tenant_tables(tables):
 
 
 def test_the_expected_tables_exist(tables):
-    assert {"stores", "api_tokens", "categories", "products", "product_categories",
-            "customers", "orders", "order_items", "sync_logs"} <= tables
+    assert {
+        "stores",
+        "api_tokens",
+        "categories",
+        "products",
+        "product_categories",
+        "customers",
+        "orders",
+        "order_items",
+        "sync_logs",
+    } <= tables
 
 
 def test_every_tenant_table_has_a_non_null_store_id(tables, query):
     for table in tenant_tables(tables):
-        rows = query("SELECT is_nullable FROM information_schema.columns "
-                     "WHERE table_schema = 'public' AND table_name = %s AND column_name = 'store_id'", (table,))
+        rows = query(
+            "SELECT is_nullable FROM information_schema.columns "
+            "WHERE table_schema = 'public' AND table_name = %s AND column_name = 'store_id'",
+            (table,),
+        )
         assert rows == [{"is_nullable": "NO"}], f"{table} lacks a NOT NULL store_id"
 
 
 def test_store_id_is_in_every_primary_and_unique_key(tables, constraints):
     tenant = set(tenant_tables(tables))
-    keys = [(table, name, columns) for (table, name), (kind, columns, _) in constraints.items()
-            if table in tenant and kind in "pu"]
+    keys = [
+        (table, name, columns)
+        for (table, name), (kind, columns, _) in constraints.items()
+        if table in tenant and kind in "pu"
+    ]
     assert {table for table, _, _ in keys} == tenant  # each has at least one key
     for table, name, columns in keys:
         assert "store_id" in columns, f"{table}.{name} {columns} lacks store_id"

@@ -1,4 +1,5 @@
 """Unit tests of the validation path: projection, Cerberus schemas, serialisation."""
+
 import json
 from decimal import Decimal
 
@@ -9,25 +10,61 @@ from service.validation import describe, merge_errors, project, reported_id, ser
 
 SPEC_EXAMPLES = {
     "products": {
-        "wc_product_id": 501, "name": "Blue Widget", "sku": "BW-001", "price": 24.99,
-        "regular_price": 29.99, "sale_price": 24.99, "category_id": 10, "category_name": "Widgets",
-        "stock_quantity": 50, "stock_status": "instock", "status": "publish", "type": "simple",
-        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-15T10:30:00Z",
+        "wc_product_id": 501,
+        "name": "Blue Widget",
+        "sku": "BW-001",
+        "price": 24.99,
+        "regular_price": 29.99,
+        "sale_price": 24.99,
+        "category_id": 10,
+        "category_name": "Widgets",
+        "stock_quantity": 50,
+        "stock_status": "instock",
+        "status": "publish",
+        "type": "simple",
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-15T10:30:00Z",
     },
     "customers": {
-        "wc_customer_id": 42, "email": "john@example.com", "display_name": "John D.",
-        "total_spent": 499.95, "order_count": 5, "first_order_date": "2025-06-01T00:00:00Z",
-        "last_order_date": "2026-01-15T10:30:00Z", "created_at": "2025-05-20T00:00:00Z",
+        "wc_customer_id": 42,
+        "email": "john@example.com",
+        "display_name": "John D.",
+        "total_spent": 499.95,
+        "order_count": 5,
+        "first_order_date": "2025-06-01T00:00:00Z",
+        "last_order_date": "2026-01-15T10:30:00Z",
+        "created_at": "2025-05-20T00:00:00Z",
     },
     "categories": {"wc_category_id": 10, "name": "Widgets", "parent_id": None, "product_count": 25},
     "orders": {
-        "wc_order_id": 1001, "status": "completed", "currency": "EUR", "total": "54.97", "subtotal": "49.98",
-        "total_tax": "0.00", "shipping_total": "4.99", "discount_total": "0.00", "customer_id": 42,
-        "email": "john@example.com", "billing_country": "DE", "created_at": "2026-01-15T10:30:00Z",
-        "updated_at": "2026-01-16T08:00:00Z", "paid_at": "2026-01-15T10:31:00Z",
+        "wc_order_id": 1001,
+        "status": "completed",
+        "currency": "EUR",
+        "total": "54.97",
+        "subtotal": "49.98",
+        "total_tax": "0.00",
+        "shipping_total": "4.99",
+        "discount_total": "0.00",
+        "customer_id": 42,
+        "email": "john@example.com",
+        "billing_country": "DE",
+        "created_at": "2026-01-15T10:30:00Z",
+        "updated_at": "2026-01-16T08:00:00Z",
+        "paid_at": "2026-01-15T10:31:00Z",
         "completed_at": "2026-01-16T08:00:00Z",
-        "line_items": [{"id": 1, "product_id": 501, "variation_id": 0, "quantity": 2, "subtotal": "49.98",
-                        "total": "49.98", "price": 24.99, "sku": "BW-001", "name": "Blue Widget"}],
+        "line_items": [
+            {
+                "id": 1,
+                "product_id": 501,
+                "variation_id": 0,
+                "quantity": 2,
+                "subtotal": "49.98",
+                "total": "49.98",
+                "price": 24.99,
+                "sku": "BW-001",
+                "name": "Blue Widget",
+            }
+        ],
     },
 }
 
@@ -67,8 +104,10 @@ def test_projection_drops_unknown_fields_and_nulls():
 def test_woocommerce_aliases():
     doc = project({"id": 3, "name": "c", "parent": 0, "count": 4}, CATEGORIES)
     assert doc == {"wc_category_id": 3, "name": "c", "parent_id": 0, "product_count": 4}
-    doc = project({"id": 1, "name": "p", "date_created_gmt": "2026-01-01T00:00:00",
-                   "date_modified_gmt": "2026-01-02T00:00:00"}, PRODUCTS)
+    doc = project(
+        {"id": 1, "name": "p", "date_created_gmt": "2026-01-01T00:00:00", "date_modified_gmt": "2026-01-02T00:00:00"},
+        PRODUCTS,
+    )
     assert doc["created_at"] == "2026-01-01T00:00:00"
     assert doc["updated_at"] == "2026-01-02T00:00:00"
 
@@ -109,7 +148,9 @@ def test_empty_batch():
     assert (batch.records_json, batch.indexes, batch.errors) == ("[]", [], [])
 
 
-@pytest.mark.parametrize("value, expected", [(5, 5), ("501", "501"), ("x" * 41, None), (True, None), ([1], None), (None, None)])
+@pytest.mark.parametrize(
+    "value, expected", [(5, 5), ("501", "501"), ("x" * 41, None), (True, None), ([1], None), (None, None)]
+)
 def test_reported_id(value, expected):
     assert reported_id(value) == expected
 
@@ -128,7 +169,9 @@ def test_serialise_is_compact_and_keeps_unicode():
 
 
 def test_errors_of_both_layers_are_merged_in_batch_order():
-    batch = validate_batch(PRODUCTS, [{"id": 1, "name": "a"}, {"id": 2}, {"id": 3, "name": "c"}, {"id": 4, "name": "d"}])
+    batch = validate_batch(
+        PRODUCTS, [{"id": 1, "name": "a"}, {"id": 2}, {"id": 3, "name": "c"}, {"id": 4, "name": "d"}]
+    )
     sql_errors = [{"index": 2, "id": 4, "reason": "r4"}, {"index": 0, "id": 1, "reason": "r1"}]  # indexes of the 3 sent
     assert [(e["index"], e["id"]) for e in merge_errors(batch, sql_errors)] == [(0, 1), (1, 2), (3, 4)]
 
@@ -145,29 +188,52 @@ def test_serialise_refuses_a_nested_decimal_too_large_for_a_float():
     """Deeper values are never read by SQL; 1e400 there must not reach PostgreSQL (numeric overflows at 1e131072)."""
     categories = [{"id": 5, "slug": Decimal("1e200000")}]
     assert serialise({"wc_product_id": 1, "categories": categories}) == (None, "number: must be finite")
-    assert serialise({"wc_product_id": 1, "categories": [{"id": 5, "slug": Decimal("0.5")}]}) == \
-        ('{"wc_product_id":1,"categories":[{"id":5,"slug":0.5}]}', None)
+    assert serialise({"wc_product_id": 1, "categories": [{"id": 5, "slug": Decimal("0.5")}]}) == (
+        '{"wc_product_id":1,"categories":[{"id":5,"slug":0.5}]}',
+        None,
+    )
 
 
 def test_nested_aliases_read_into_objects_only():
-    assert project({"id": 1, "status": "s", "billing": {"email": "a@b.c", "country": "FR"}}, ORDERS) == \
-        {"wc_order_id": 1, "status": "s", "email": "a@b.c", "billing_country": "FR"}
-    assert project({"id": 1, "status": "s", "email": "top@b.c", "billing": {"email": "a@b.c"}}, ORDERS)["email"] \
+    assert project({"id": 1, "status": "s", "billing": {"email": "a@b.c", "country": "FR"}}, ORDERS) == {
+        "wc_order_id": 1,
+        "status": "s",
+        "email": "a@b.c",
+        "billing_country": "FR",
+    }
+    assert (
+        project({"id": 1, "status": "s", "email": "top@b.c", "billing": {"email": "a@b.c"}}, ORDERS)["email"]
         == "top@b.c"
+    )
     for billing in (None, "a@b.c", ["a@b.c"], {"email": None}):
         assert "email" not in project({"id": 1, "status": "s", "billing": billing}, ORDERS)
 
 
 def test_line_items_are_passed_on_with_their_fields_only_and_amounts_exact():
-    record = {"id": 1, "status": "s", "line_items": [
-        {"product_id": 5, "quantity": 1, "price": Decimal("8.3333333333333333333"), "sku": None,
-         "meta_data": [{"key": "Gift message", "value": "For Ann"}], "taxes": [{"total": Decimal("1e400")}]}]}
+    record = {
+        "id": 1,
+        "status": "s",
+        "line_items": [
+            {
+                "product_id": 5,
+                "quantity": 1,
+                "price": Decimal("8.3333333333333333333"),
+                "sku": None,
+                "meta_data": [{"key": "Gift message", "value": "For Ann"}],
+                "taxes": [{"total": Decimal("1e400")}],
+            }
+        ],
+    }
     batch = validate_batch(ORDERS, [record])
-    assert batch.records_json == \
-        '[{"wc_order_id":1,"status":"s","line_items":[{"product_id":5,"quantity":1,"price":8.3333333333333333333}]}]'
+    assert (
+        batch.records_json
+        == '[{"wc_order_id":1,"status":"s","line_items":[{"product_id":5,"quantity":1,"price":8.3333333333333333333}]}]'
+    )
 
 
 def test_the_first_bad_line_item_is_reported_with_its_first_bad_field():
     items = [{"product_id": 1, "quantity": 1}, {"product_id": -1, "quantity": "x"}, 5]
-    assert check(ORDERS, {"id": 1, "status": "s", "line_items": items}) == \
-        "line_items: item 1: product_id: must be between 0 and 9223372036854775807"
+    assert (
+        check(ORDERS, {"id": 1, "status": "s", "line_items": items})
+        == "line_items: item 1: product_id: must be between 0 and 9223372036854775807"
+    )
