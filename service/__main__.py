@@ -18,6 +18,7 @@ from . import embedded, server
 from .auth import hash_token, new_token
 from .config import Config
 from .migrate import migrate
+from .webhooks import new_secret
 
 log = logging.getLogger("wcsync")
 
@@ -95,6 +96,24 @@ def cmd_create_token(config, args):
         return unknown_store(args)
     print(f"store_id: {args.store}")
     print_token(token)
+
+
+def cmd_create_webhook_secret(config, args):
+    if not config.webhook_key:
+        print("WEBHOOK_KEY is not set: it encrypts the webhook secrets (README, WooCommerce webhooks)", file=sys.stderr)
+        return 1
+    secret = new_secret()
+    (created,) = query_one(config, "SELECT webhook_secret_set(%s, %s, %s)", (args.store, secret, config.webhook_key))
+    if not created:
+        return unknown_store(args)
+    print(f"store_id:     {args.store}")
+    print(f"delivery URL: https://<this service>/api/webhooks/woocommerce/{args.store}")
+    print(f"secret:       {secret}")
+    print(
+        "Paste the secret into each webhook's Secret field in WooCommerce now: it cannot be shown again. "
+        "It replaces the store's previous webhook secret.",
+        file=sys.stderr,
+    )
 
 
 def cmd_revoke_token(config, args):
@@ -176,6 +195,7 @@ def parser():
         ("create-token", cmd_create_token, "create another API token for a store and print it once"),
         ("suspend-store", set_status("suspended"), "refuse a store's requests (403) until it is resumed"),
         ("resume-store", set_status("active"), "accept a suspended store's requests again"),
+        ("create-webhook-secret", cmd_create_webhook_secret, "set a store's WooCommerce webhook secret, print it once"),
     ]:
         command = commands.add_parser(name, help=text)
         command.add_argument("--store", required=True, type=parse_store_id, metavar="STORE_ID")

@@ -6,6 +6,7 @@ from .entities import ENTITIES
 from .handlers import HealthHandler, NotFoundHandler, SyncHandler
 from .logs import keep_secrets_out_of_tornado_logs, log_request
 from .runs import ROUTES as RUN_ROUTES
+from .webhooks import ROUTES as WEBHOOK_ROUTES
 
 
 class Application(tornado.web.Application):
@@ -18,6 +19,6 @@ class Application(tornado.web.Application):
         self.pool = pool
         self.in_flight = set()
         routes = [(rf"/api/sync/{name}", SyncHandler, {"entity": entity}) for name, entity in ENTITIES.items()]
-        routes += [*RUN_ROUTES, (r"/health", HealthHandler)]
+        routes += [*RUN_ROUTES, *WEBHOOK_ROUTES, (r"/health", HealthHandler)]
         keep_secrets_out_of_tornado_logs()
         super().__init__(routes, default_handler_class=NotFoundHandler, log_function=log_request)

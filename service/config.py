@@ -1,7 +1,7 @@
 """The configuration, read from the environment."""
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parent.parent
@@ -31,13 +31,16 @@ class Config:
     pool_size: int = 10
     # How long SIGTERM waits for in-flight batches before closing.
     shutdown_timeout_s: float = 30.0
+    # Encrypts the stores' webhook secrets in the database (README, WooCommerce webhooks);
+    # empty: no webhook secret can be created or read. Never shown in a repr.
+    webhook_key: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, environ=os.environ):
         """Each field from its upper-cased name (DATABASE_URL, PORT, ...)."""
         values = {}
-        for field in fields(cls):
-            raw = environ.get(field.name.upper())
+        for setting in fields(cls):
+            raw = environ.get(setting.name.upper())
             if raw is not None:
-                values[field.name] = field.type(raw)
+                values[setting.name] = setting.type(raw)
         return cls(**values)

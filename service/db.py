@@ -175,3 +175,42 @@ async def run_status(pool, store_id, run_id):
 async def sync_status(pool, store_id):
     (status,) = await fetch_one(pool, "SELECT sync_status(%s)", (store_id,))
     return status
+
+
+# WooCommerce's webhooks (sql/webhooks.sql).
+
+
+async def webhook_secret(pool, store_id, key):
+    """(store status, webhook secret or None), or None for an unknown store."""
+    return await fetch_one(pool, "SELECT status, secret FROM webhook_secret(%s, %s)", (store_id, key))
+
+
+async def delivery_seen(pool, store_id, delivery_id, body_sha256):
+    (seen,) = await fetch_one(pool, "SELECT webhook_delivery_seen(%s, %s, %s)", (store_id, delivery_id, body_sha256))
+    return seen
+
+
+async def mark_deleted(pool, store_id, entity, wc_id):
+    """Whether the store had the row, now marked deleted."""
+    (found,) = await fetch_one(pool, "SELECT mark_deleted(%s, %s, %s)", (store_id, entity.name, wc_id))
+    return found
+
+
+async def record_delivery(pool, store_id, delivery):
+    """Records a webhooks.Delivery; returns the outcome recorded (duplicate, if an identical one came first)."""
+    (outcome,) = await fetch_one(
+        pool,
+        "SELECT webhook_delivery_record(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (
+            store_id,
+            delivery.delivery_id,
+            delivery.webhook_id,
+            delivery.topic,
+            delivery.body_sha256,
+            delivery.outcome,
+            delivery.reason,
+            delivery.wc_id,
+            delivery.sync_log_id,
+        ),
+    )
+    return outcome

@@ -1,4 +1,5 @@
-"""HTTP handlers: one for every sync route, one for health, one for 404 (the runs' are in runs.py)."""
+"""HTTP handlers: one for every sync route, one for health, one for 404 (the runs' are in runs.py,
+the webhooks' in webhooks.py)."""
 
 import asyncio
 import json
@@ -208,9 +209,25 @@ def run_batch(headers):
     return db.RunBatch(run_id, int(number))
 
 
+def valid_id(value):
+    """value, if a valid WooCommerce id; else None."""
+    return value if type(value) is int and 0 < value <= MAX_BIGINT else None
+
+
 def carried_ids(errors):
     """The valid WooCommerce ids of the records skipped here: a run counts them as carried."""
-    return [error["id"] for error in errors if type(error["id"]) is int and 0 < error["id"] <= MAX_BIGINT]
+    return [error["id"] for error in errors if valid_id(error["id"])]
+
+
+def sync_failed(entity, store_id, result):
+    """The 500 of a batch that failed and was rolled back, logged. The reason is in
+    sync_logs.error_message only: PostgreSQL's text may quote data."""
+    log.error("%s sync %s of store %s failed and was rolled back", entity.name, result.sync_log_id, store_id)
+    return ApiError(
+        500,
+        "sync_failed",
+        f"The batch could not be stored and nothing of it was kept (sync log {result.sync_log_id}).",
+    )
 
 
 def describe_skip(error):
@@ -219,25 +236,16 @@ def describe_skip(error):
     return f"index={error['index']} id={wc_id} reason={error['reason']}"
 
 
-class SyncHandler(JsonHandler):
-    """POST /api/sync/<entity>: {"<entity>": [records]} -> counts and skipped records.
+class BodyHandler(JsonHandler):
+    """A route taking a body of up to max_body_bytes, its size checked as it arrives. Once
+    accepted, the request is in flight until answered: a graceful shutdown waits for it."""
 
-    Headers are checked before a byte of the body is read, and the body's
-    size as it arrives.
-    """
-
-    def initialize(self, entity):
-        self.entity = entity
+    def initialize(self):
         self.body = None  # a BodyBuffer while the body arrives
         self.received = 0  # bytes on the wire, gzipped or not
 
-    async def prepare(self):
-        super().prepare()
-        await self.authenticate()
-        if self.request.method != "POST":
-            raise tornado.web.HTTPError(405)
-        self.run = run_batch(self.request.headers)
-        self.body = BodyBuffer(self.config.max_body_bytes, self.gzipped())
+    def accept_body(self, gzipped):
+        self.body = BodyBuffer(self.config.max_body_bytes, gzipped)
         if int(self.request.headers.get("Content-Length", 0)) > self.lingering_limit():
             raise self.too_large_error()
         self.application.in_flight.add(self)
@@ -265,15 +273,39 @@ class SyncHandler(JsonHandler):
     def too_large_error(self):
         return ApiError(413, "payload_too_large", f"The request body exceeds {self.config.max_body_bytes} bytes.")
 
-    def records(self):
-        """The batch's records, or a 400/413 saying what is wrong with the body."""
+    def raw_body(self):
+        """The whole body, gunzipped; 413 when over the limit, 400 when its gzip is broken."""
         buffer, self.body = self.body, None
         if buffer.over:
             raise self.too_large_error()
         try:
-            raw = buffer.take()
+            return buffer.take()
         except ValueError as exc:
             raise ApiError(400, "bad_request", str(exc)) from None
+
+
+class SyncHandler(BodyHandler):
+    """POST /api/sync/<entity>: {"<entity>": [records]} -> counts and skipped records.
+
+    Headers are checked before a byte of the body is read, and the body's
+    size as it arrives.
+    """
+
+    def initialize(self, entity):
+        super().initialize()
+        self.entity = entity
+
+    async def prepare(self):
+        super().prepare()
+        await self.authenticate()
+        if self.request.method != "POST":
+            raise tornado.web.HTTPError(405)
+        self.run = run_batch(self.request.headers)
+        self.accept_body(self.gzipped())
+
+    def records(self):
+        """The batch's records, or a 400/413 saying what is wrong with the body."""
+        raw = self.raw_body()
         try:
             text = raw.decode("utf-8")  # JSON's one encoding (RFC 8259); json.loads would guess others
         except UnicodeDecodeError:
@@ -312,15 +344,7 @@ class SyncHandler(JsonHandler):
             )
         )
         if result.status != "completed":
-            # The reason is in sync_logs.error_message; PostgreSQL's text may quote data.
-            log.error(
-                "%s sync %s of store %s failed and was rolled back", self.entity.name, result.sync_log_id, self.store_id
-            )
-            raise ApiError(
-                500,
-                "sync_failed",
-                f"The batch could not be stored and nothing of it was kept (sync log {result.sync_log_id}).",
-            )
+            raise sync_failed(self.entity, self.store_id, result)
         errors = merge_errors(batch, result.errors)
         if errors:
             log.warning(

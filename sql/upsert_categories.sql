@@ -80,7 +80,7 @@ BEGIN
         ON CONFLICT (store_id, wc_category_id) DO UPDATE
            SET name = excluded.name, slug = excluded.slug, wc_parent_id = excluded.wc_parent_id,
                parent_id = excluded.parent_id, product_count = excluded.product_count, synced_at = now(),
-               deleted_at = NULL  -- carried again: the store has it
+               deleted_at = NULL, deleted_by_webhook = false  -- carried again: the store has it
         RETURNING c.wc_category_id
     )
     SELECT (SELECT array_agg(wc_category_id) FROM written),

@@ -145,9 +145,12 @@ LANGUAGE sql AS $$
                created_at = excluded.created_at, synced_at = now(),
                -- a record without updated_at keeps the stored one, for the next stale check
                updated_at = coalesce(excluded.updated_at, c.updated_at),
-               deleted_at = NULL  -- carried again: the store has it (a full sync run had marked it deleted)
+               -- carried again: the store has it (a full sync run or a webhook had marked it deleted)
+               deleted_at = NULL, deleted_by_webhook = false
          WHERE c.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= c.updated_at
-            OR c.deleted_at IS NOT NULL
+            -- a full sync run's mark goes with any record; a webhook's (WooCommerce trashed it)
+            -- only with a record as new as the row, as for a live row
+            OR (c.deleted_at IS NOT NULL AND NOT c.deleted_by_webhook)
         RETURNING c.id, c.wc_customer_id
     ),
     -- Orders that were waiting for a customer written now.

@@ -169,9 +169,12 @@ LANGUAGE sql AS $$
                completed_at = excluded.completed_at, synced_at = now(),
                -- a record without updated_at keeps the stored one, for the next stale check
                updated_at = coalesce(excluded.updated_at, o.updated_at),
-               deleted_at = NULL  -- carried again: the store has it (a full sync run had marked it deleted)
+               -- carried again: the store has it (a full sync run or a webhook had marked it deleted)
+               deleted_at = NULL, deleted_by_webhook = false
          WHERE o.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= o.updated_at
-            OR o.deleted_at IS NOT NULL
+            -- a full sync run's mark goes with any record; a webhook's (WooCommerce trashed it)
+            -- only with a record as new as the row, as for a live row
+            OR (o.deleted_at IS NOT NULL AND NOT o.deleted_by_webhook)
         RETURNING o.id, o.wc_order_id
     ),
     -- Each order's line_items by its WooCommerce id, for the written ones to

@@ -30,6 +30,7 @@ hypothesis.settings.register_profile("ci", derandomize=True, database=None)
 hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+WEBHOOK_KEY = "test key for the webhook secrets"
 
 
 def pytest_configure(config):
@@ -119,7 +120,13 @@ def config(database_url, request):
     """The service's configuration; a test may change some with an indirect parameter:
     @pytest.mark.parametrize("config", [{"statement_timeout_ms": 500}], indirect=True)."""
     overrides = getattr(request, "param", {})
-    return Config(**{"database_url": database_url, "statement_timeout_ms": 10_000, "pool_size": 4, **overrides})
+    defaults = {
+        "database_url": database_url,
+        "statement_timeout_ms": 10_000,
+        "pool_size": 4,
+        "webhook_key": WEBHOOK_KEY,
+    }
+    return Config(**{**defaults, **overrides})
 
 
 @pytest.fixture

@@ -1,0 +1,197 @@
+"""POST /api/webhooks/woocommerce/<store_id>: WooCommerce's own webhooks (README, WooCommerce webhooks).
+
+The body is read whole (within MAX_BODY_BYTES), then its signature is
+checked over the raw bytes, before anything of it is parsed. A delivery
+whose signature holds is answered 200 whatever it carries (past five failed
+deliveries WooCommerce disables the webhook), with its outcome, which
+webhook_deliveries records. A resource goes through the sync routes' path
+as a batch of one: the same validation, the same SQL function, a sync log.
+"""
+
+import base64
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+
+import tornado.web
+
+from . import db
+from .entities import CUSTOMERS, ORDERS, PRODUCTS
+from .handlers import ApiError, BodyHandler, sync_failed, valid_id
+from .validation import parse_json, project, validate_batch
+
+log = logging.getLogger("wcsync.webhooks")
+
+# A topic is <resource>.<event>; WooCommerce has no category topic.
+TOPIC_ENTITIES = {"product": PRODUCTS, "customer": CUSTOMERS, "order": ORDERS}
+RESOURCE_EVENTS = {"created", "updated", "restored"}
+# WooCommerce's ping when a webhook is saved: this body, no X-WC-Webhook-* header, no signature.
+PING = re.compile(rb"webhook_id=[0-9]+")
+# What a URL of no store's checks signatures against, so that it costs what a store's does.
+NO_SECRET = secrets.token_urlsafe(32)
+
+
+@dataclass
+class Delivery:
+    topic: str
+    delivery_id: str | None
+    webhook_id: int | None
+    body_sha256: str
+    outcome: str = ""
+    reason: str | None = None
+    wc_id: int | None = None
+    sync_log_id: str | None = None
+
+
+def new_secret():
+    """A store's webhook secret; the prefix lets secret scanners recognise a leaked one."""
+    return "wcwh_" + secrets.token_urlsafe(32)
+
+
+def signature(secret, body):
+    """WooCommerce's X-WC-Webhook-Signature: base64 of HMAC-SHA256 over the raw body."""
+    return base64.b64encode(hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest())
+
+
+def signed(secret, body, header):
+    # Tornado decodes header values as latin-1: encoding them back gives the bytes sent.
+    return hmac.compare_digest(signature(secret, body), (header or "").strip().encode("latin-1"))
+
+
+def is_ping(headers, body):
+    return PING.fullmatch(body) is not None and not any(name.lower().startswith("x-wc-webhook-") for name in headers)
+
+
+def header_id(value):
+    """X-WC-Webhook-ID as a number, or None."""
+    return valid_id(int(value)) if value and value.strip().isdigit() else None
+
+
+def not_found():
+    return ApiError(404, "not_found", "No webhook endpoint for this store.")
+
+
+class WooCommerceWebhookHandler(BodyHandler):
+    async def prepare(self):
+        super().prepare()
+        if self.request.method != "POST":
+            raise tornado.web.HTTPError(405)
+        self.accept_body(gzipped=False)  # WooCommerce never compresses, and signs the bytes it sends
+
+    async def post(self, store_id):
+        body = self.raw_body()
+        headers = self.request.headers
+        store = await self.store_secret(store_id)
+        if is_ping(headers, body):
+            if store is None:
+                raise not_found()
+            self.answer({"outcome": "ping"})
+            return
+        valid = signed(store[2] if store else NO_SECRET, body, headers.get("X-WC-Webhook-Signature"))
+        if store is None:
+            raise not_found()
+        if not valid:
+            raise ApiError(
+                401,
+                "unauthorized",
+                "The X-WC-Webhook-Signature header is missing or was not made with this store's webhook secret.",
+            )
+        self.store_id, status, _ = store
+        if status != "active":
+            raise ApiError(403, "forbidden", f"This store is {status}.")
+        delivery = Delivery(
+            topic=headers.get("X-WC-Webhook-Topic", ""),
+            delivery_id=headers.get("X-WC-Webhook-Delivery-ID"),
+            webhook_id=header_id(headers.get("X-WC-Webhook-ID")),
+            body_sha256=hashlib.sha256(body).hexdigest(),
+        )
+        await self.handle(delivery, body)
+        delivery.outcome = await self.database(db.record_delivery(self.pool, self.store_id, delivery))
+        log.log(
+            logging.WARNING if delivery.outcome == "invalid" else logging.INFO,
+            "webhook %s of store %s (delivery %s): %s%s",
+            delivery.topic,
+            self.store_id,
+            delivery.delivery_id,
+            delivery.outcome,
+            f": {delivery.reason}" if delivery.reason else "",
+        )
+        self.answer(
+            {
+                "outcome": delivery.outcome,
+                "reason": delivery.reason,
+                "syncLogId": delivery.sync_log_id and str(delivery.sync_log_id),
+            }
+        )
+
+    async def store_secret(self, store_id):
+        """(store id, status, webhook secret) of the store, or None when it is unknown or has no secret."""
+        if not self.config.webhook_key:
+            log.error("WEBHOOK_KEY is not set: webhook deliveries cannot be checked")
+            raise ApiError(500, "internal_error", "Internal server error.")
+        try:
+            store_id = str(uuid.UUID(store_id))
+        except ValueError:
+            return None
+        row = await self.database(db.webhook_secret(self.pool, store_id, self.config.webhook_key))
+        return (store_id, *row) if row and row[1] is not None else None
+
+    def answer(self, data):
+        self.write({"success": True, "data": data})
+
+    async def handle(self, delivery, body):
+        """Sets the delivery's outcome (and reason, id, sync log), applying it unless seen before."""
+        if await self.database(db.delivery_seen(self.pool, self.store_id, delivery.delivery_id, delivery.body_sha256)):
+            delivery.outcome, delivery.reason = "duplicate", "seen before: the same delivery id and body"
+            return
+        resource, _, event = delivery.topic.partition(".")
+        entity = TOPIC_ENTITIES.get(resource)
+        if entity is None or event not in RESOURCE_EVENTS | {"deleted"}:
+            delivery.outcome, delivery.reason = "ignored", "topic not stored"
+            return
+        try:
+            record = parse_json(body.decode("utf-8"))
+        except (ValueError, RecursionError):  # UnicodeDecodeError included
+            record = None
+        if not isinstance(record, dict):
+            delivery.outcome, delivery.reason = "invalid", "body: must be a JSON object"
+        elif event == "deleted":
+            await self.delete(delivery, entity, record)
+        elif record.get("type") == "variation":
+            # WooCommerce's product listing, which full sync runs send, has no variations either.
+            delivery.outcome, delivery.reason = "ignored", "a variation is not stored (its parent product is)"
+        else:
+            await self.upsert(delivery, entity, record)
+
+    async def delete(self, delivery, entity, record):
+        delivery.wc_id = valid_id(record.get("id"))
+        if delivery.wc_id is None:
+            delivery.outcome, delivery.reason = "invalid", "id: must be a positive integer"
+            return
+        found = await self.database(db.mark_deleted(self.pool, self.store_id, entity, delivery.wc_id))
+        delivery.outcome, delivery.reason = "deleted", None if found else "not stored: nothing to mark"
+
+    async def upsert(self, delivery, entity, record):
+        """The resource as a batch of one, through the sync routes' validation and SQL function."""
+        delivery.wc_id = valid_id(project(record, entity).get(entity.id_field))
+        batch = validate_batch(entity, [record])
+        if batch.errors:
+            delivery.outcome, delivery.reason = "invalid", batch.errors[0]["reason"]
+            return
+        result = await self.database(db.sync_batch(self.pool, self.store_id, entity, batch.records_json, 1))
+        if result.status != "completed":
+            raise sync_failed(entity, self.store_id, result)
+        delivery.sync_log_id = result.sync_log_id
+        if result.errors:  # the SQL function's own checks: only if the two layers drift apart
+            delivery.outcome, delivery.reason = "invalid", result.errors[0]["reason"]
+        elif result.unchanged_count:
+            delivery.outcome, delivery.reason = "unchanged", "older than the stored row"
+        else:
+            delivery.outcome = "applied"
+
+
+ROUTES = [(r"/api/webhooks/woocommerce/([^/]+)", WooCommerceWebhookHandler)]
