@@ -1,4 +1,5 @@
-"""The command line: migrate, create-store, create-token, revoke-token, suspend-store, resume-store, list-stores."""
+"""The command line: migrate, create-store, create-token, revoke-token, suspend-store, resume-store, list-stores,
+create-webhook-secret."""
 
 import io
 import json
@@ -7,13 +8,14 @@ from contextlib import closing
 
 import psycopg2
 import pytest
+from conftest import WEBHOOK_KEY
 from psycopg2 import sql
 
 from service.__main__ import main
 from service.auth import hash_token
 from service.migrate import admin_connection, with_database
 
-from sql_helpers import every_step
+from sql_helpers import columns_holding, every_step
 
 
 @pytest.fixture
@@ -182,3 +184,34 @@ def test_a_malformed_store_id_is_refused_without_a_traceback(cli, command, capsy
     err = capsys.readouterr().err
     assert "--store: must be a store id (a UUID)" in err
     assert "Traceback" not in err and "wcs_not-a-uuid" not in err
+
+
+def webhook_secret_of(out):
+    fields = dict(line.split(":", 1) for line in out.strip().splitlines())
+    return fields["secret"].strip()
+
+
+def test_create_webhook_secret_prints_it_once_and_keeps_it_encrypted(cli, store, query, monkeypatch):
+    monkeypatch.setenv("WEBHOOK_KEY", WEBHOOK_KEY)
+    code, out, err = cli("create-webhook-secret", "--store", store.id)
+    assert code is None and "cannot be shown again" in err
+    assert f"/api/webhooks/woocommerce/{store.id}" in out
+    secret = webhook_secret_of(out)
+    assert len(secret) >= 40
+    assert columns_holding(query, [secret]) == []
+    stored = query("SELECT secret FROM webhook_secret(%s, %s)", (store.id, WEBHOOK_KEY))
+    assert stored == [{"secret": secret}]
+    # Again: a new secret replaces it (rotation).
+    rotated = webhook_secret_of(cli("create-webhook-secret", "--store", store.id)[1])
+    assert rotated != secret
+    assert query("SELECT secret FROM webhook_secret(%s, %s)", (store.id, WEBHOOK_KEY)) == [{"secret": rotated}]
+
+
+def test_create_webhook_secret_refuses_an_unknown_store_or_no_key(cli, store, query, monkeypatch):
+    monkeypatch.setenv("WEBHOOK_KEY", WEBHOOK_KEY)
+    code, out, err = cli("create-webhook-secret", "--store", str(uuid.uuid4()))
+    assert (code, out) == (1, "") and "no store" in err
+    monkeypatch.delenv("WEBHOOK_KEY")
+    code, out, err = cli("create-webhook-secret", "--store", store.id)
+    assert (code, out) == (1, "") and "WEBHOOK_KEY is not set" in err
+    assert query("SELECT 1 FROM webhook_secrets WHERE store_id = %s", (store.id,)) == []

@@ -100,6 +100,7 @@ def test_every_field_is_stored_as_sent(store, sync_sql, query):
         "paid_at": datetime(2026, 1, 15, tzinfo=UTC),
         "completed_at": datetime(2026, 1, 16, 7, tzinfo=UTC),
         "deleted_at": None,
+        "deleted_by_webhook": False,
     }
     stored = rows(query, "order_items", store.id, order_by="position")
     assert [{key: item[key] for key in item if key not in ("store_id", "order_id")} for item in stored] == [
