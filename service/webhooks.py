@@ -31,6 +31,7 @@ TOPIC_ENTITIES = {"product": PRODUCTS, "customer": CUSTOMERS, "order": ORDERS}
 RESOURCE_EVENTS = {"created", "updated", "restored"}
 # WooCommerce's ping when a webhook is saved: this body, no X-WC-Webhook-* header, no signature.
 PING = re.compile(rb"webhook_id=[0-9]+")
+DIGITS = re.compile(r"[0-9]{1,19}")
 # What a URL of no store's checks signatures against, so that it costs what a store's does.
 NO_SECRET = secrets.token_urlsafe(32)
 
@@ -68,7 +69,7 @@ def is_ping(headers, body):
 
 def header_id(value):
     """X-WC-Webhook-ID as a number, or None."""
-    return valid_id(int(value)) if value and value.strip().isdigit() else None
+    return valid_id(int(value)) if value and DIGITS.fullmatch(value.strip()) else None
 
 
 def not_found():
@@ -137,7 +138,14 @@ class WooCommerceWebhookHandler(BodyHandler):
             store_id = str(uuid.UUID(store_id))
         except ValueError:
             return None
-        row = await self.database(db.webhook_secret(self.pool, store_id, self.config.webhook_key))
+        try:
+            row = await self.database(db.webhook_secret(self.pool, store_id, self.config.webhook_key))
+        except ApiError as error:
+            if error.status_code == 500:  # pgcrypto's "Wrong key or corrupt data"
+                log.error(
+                    "cannot read the webhook secret of store %s: is WEBHOOK_KEY the key it was made with?", store_id
+                )
+            raise
         return (store_id, *row) if row and row[1] is not None else None
 
     def answer(self, data):
@@ -160,14 +168,14 @@ class WooCommerceWebhookHandler(BodyHandler):
         if not isinstance(record, dict):
             delivery.outcome, delivery.reason = "invalid", "body: must be a JSON object"
         elif event == "deleted":
-            await self.delete(delivery, entity, record)
+            await self.mark_deleted(delivery, entity, record)
         elif record.get("type") == "variation":
             # WooCommerce's product listing, which full sync runs send, has no variations either.
             delivery.outcome, delivery.reason = "ignored", "a variation is not stored (its parent product is)"
         else:
             await self.upsert(delivery, entity, record)
 
-    async def delete(self, delivery, entity, record):
+    async def mark_deleted(self, delivery, entity, record):
         delivery.wc_id = valid_id(record.get("id"))
         if delivery.wc_id is None:
             delivery.outcome, delivery.reason = "invalid", "id: must be a positive integer"

@@ -390,11 +390,20 @@ async def test_without_webhook_key_deliveries_are_a_500(deliver, webhook_store, 
 
 @pytest.mark.gen_test
 @pytest.mark.parametrize("config", [{"webhook_key": "another key"}], indirect=True)
-async def test_a_wrong_webhook_key_is_a_500_that_leaks_nothing(deliver, webhook_store, query):
+async def test_a_wrong_webhook_key_is_a_500_that_leaks_nothing(deliver, webhook_store, query, caplog):
     store, secret = webhook_store()
     message = assert_error(await deliver(store.id, secret, "product.created", PRODUCT), 500, "internal_error")
     assert message == "Internal server error."
+    assert "is WEBHOOK_KEY the key it was made with?" in caplog.text and secret not in caplog.text
     nothing_written(query, store.id)
+
+
+@pytest.mark.gen_test
+async def test_only_post_is_allowed(http_client, base_url, webhook_store):
+    store, _ = webhook_store()
+    response = await http_client.fetch(f"{base_url}/api/webhooks/woocommerce/{store.id}", raise_error=False)
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["Allow"] == "POST"
 
 
 @pytest.mark.gen_test
