@@ -92,18 +92,7 @@ class WooCommerceWebhookHandler(BodyHandler):
                 raise not_found()
             self.answer({"outcome": "ping"})
             return
-        valid = signed(store[2] if store else NO_SECRET, body, headers.get("X-WC-Webhook-Signature"))
-        if store is None:
-            raise not_found()
-        if not valid:
-            raise ApiError(
-                401,
-                "unauthorized",
-                "The X-WC-Webhook-Signature header is missing or was not made with this store's webhook secret.",
-            )
-        self.store_id, status, _ = store
-        if status != "active":
-            raise ApiError(403, "forbidden", f"This store is {status}.")
+        self.store_id = self.verified(store, body)
         delivery = Delivery(
             topic=headers.get("X-WC-Webhook-Topic", ""),
             delivery_id=headers.get("X-WC-Webhook-Delivery-ID"),
@@ -128,6 +117,23 @@ class WooCommerceWebhookHandler(BodyHandler):
                 "syncLogId": delivery.sync_log_id and str(delivery.sync_log_id),
             }
         )
+
+    def verified(self, store, body):
+        """The store's id once the body's signature holds: 404 for no store (after the same
+        work), 401 for a signature not made with its secret, 403 for a suspended store."""
+        valid = signed(store[2] if store else NO_SECRET, body, self.request.headers.get("X-WC-Webhook-Signature"))
+        if store is None:
+            raise not_found()
+        if not valid:
+            raise ApiError(
+                401,
+                "unauthorized",
+                "The X-WC-Webhook-Signature header is missing or was not made with this store's webhook secret.",
+            )
+        store_id, status, _ = store
+        if status != "active":
+            raise ApiError(403, "forbidden", f"This store is {status}.")
+        return store_id
 
     async def store_secret(self, store_id):
         """(store id, status, webhook secret) of the store, or None when it is unknown or has no secret."""
