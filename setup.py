@@ -12,6 +12,8 @@ setup(
         "psycopg2-binary>=2.9,<3",
         "cerberus>=1.3,<2",
         "yoyo-migrations>=9,<10",
+        # GET /metrics: Prometheus' own client, for the text format and its metric types.
+        "prometheus_client>=0.20,<1",
     ],
     extras_require={
         # PostgreSQL itself, for a machine without a server (DATABASE_URL unset): one release, pinned.
@@ -22,6 +24,9 @@ setup(
             "pytest-cov>=5",
             "hypothesis>=6",
             "ruff==0.17.6",
+            # docs/openapi.json: validated as OpenAPI 3.1, and every HTTP test's response checked against it.
+            "openapi-spec-validator>=0.7,<1",
+            "jsonschema>=4.18,<5",
         ],
     },
 )

@@ -31,6 +31,10 @@ class Config:
     pool_size: int = 10
     # How long SIGTERM waits for in-flight batches before closing.
     shutdown_timeout_s: float = 30.0
+    # text, or json: one JSON object a line (service/logs.py).
+    log_format: str = "text"
+    # Set: GET /metrics needs 'Authorization: Bearer <it>'. Empty: open, as Prometheus scrapes by default.
+    metrics_token: str = ""
 
     @classmethod
     def from_env(cls, environ=os.environ):
