@@ -6,6 +6,7 @@ setup(
     description="Receives WooCommerce store data and keeps a tenant-isolated copy in PostgreSQL",
     python_requires=">=3.11",
     packages=find_packages(include=["service", "service.*"]),
+    package_data={"service": ["openapi.json"]},  # served by GET /openapi.json
     install_requires=[
         "tornado>=6.4,<7",
         "aiopg>=1.4,<2",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg2
 import tornado.web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
 
 from . import db
 from .auth import bearer_token, hash_token
@@ -226,7 +226,8 @@ class MetricsHandler(ReadHandler):
                 raise unauthorized("GET /metrics needs 'Authorization: Bearer <METRICS_TOKEN>'.")
 
     def get(self):
-        self.set_header("Content-Type", CONTENT_TYPE_LATEST)
+        # The classic text format every Prometheus reads; the names need none of 1.0.0's escaping.
+        self.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
         self.write(generate_latest(self.application.metrics.registry))
 
 
