@@ -1,6 +1,7 @@
 """Request ids (X-Request-Id) and the log formats: LOG_FORMAT=json writes one JSON object a line."""
 
 import json
+import logging
 import os
 import re
 import signal
@@ -125,3 +126,15 @@ def test_the_text_format_ends_each_request_s_line_with_its_id(database_url, stor
     lines, request_ids = served_log(database_url, "text", store)
     access = [line for line in lines if " tornado.access " in line]
     assert access and all(line.rsplit(" request_id=", 1)[1] in request_ids for line in access)
+
+
+def test_a_json_line_holds_its_exception():
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        record = logging.getLogger("wcsync.test").makeRecord(
+            "wcsync.test", logging.ERROR, "f", 1, "failed", (), sys.exc_info()
+        )
+    logs.WithRequestId().filter(record)
+    entry = json.loads(logs.JsonFormat().format(record))
+    assert entry["message"] == "failed" and "RuntimeError: boom" in entry["exception"] and "request_id" not in entry
