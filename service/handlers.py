@@ -1,4 +1,4 @@
-"""HTTP handlers: one for every sync route, one for health, one for 404 (the runs' are in runs.py)."""
+"""HTTP handlers: one for every sync route, health, metrics, the OpenAPI document and 404 (the runs' are in runs.py)."""
 
 import asyncio
 import hmac
