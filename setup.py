@@ -6,12 +6,15 @@ setup(
     description="Receives WooCommerce store data and keeps a tenant-isolated copy in PostgreSQL",
     python_requires=">=3.11",
     packages=find_packages(include=["service", "service.*"]),
+    package_data={"service": ["openapi.json"]},  # served by GET /openapi.json
     install_requires=[
         "tornado>=6.4,<7",
         "aiopg>=1.4,<2",
         "psycopg2-binary>=2.9,<3",
         "cerberus>=1.3,<2",
         "yoyo-migrations>=9,<10",
+        # GET /metrics: Prometheus' own client, for the text format and its metric types.
+        "prometheus_client>=0.20,<1",
     ],
     extras_require={
         # PostgreSQL itself, for a machine without a server (DATABASE_URL unset): one release, pinned.
@@ -22,6 +25,9 @@ setup(
             "pytest-cov>=5",
             "hypothesis>=6",
             "ruff==0.17.6",
+            # docs/openapi.json: validated as OpenAPI 3.1, and every HTTP test's response checked against it.
+            "openapi-spec-validator>=0.7,<1",
+            "jsonschema>=4.18,<5",
         ],
     },
 )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psycopg2
 
-from . import embedded, server
+from . import embedded, logs, server
 from .auth import hash_token, new_token
 from .config import Config
 from .migrate import migrate
@@ -211,12 +211,12 @@ def exit_on_sigterm(signum, frame):
 
 
 def main(argv=None):
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    config = Config.from_env()
+    logs.configure(config.log_format)
     root = parser()
     args, args.psql_args = root.parse_known_args(argv)
     if args.psql_args and args.func is not cmd_psql:
         root.error(f"unrecognized arguments: {' '.join(args.psql_args)}")
-    config = Config.from_env()
     if args.func in WITHOUT_DATABASE:
         return args.func(config, args)
     try:

@@ -3,22 +3,30 @@
 import tornado.web
 
 from .entities import ENTITIES
-from .handlers import HealthHandler, NotFoundHandler, SyncHandler
+from .handlers import HealthHandler, MetricsHandler, NotFoundHandler, OpenApiHandler, SyncHandler
 from .logs import keep_secrets_out_of_tornado_logs, log_request
+from .metrics import Metrics
 from .runs import ROUTES as RUN_ROUTES
 from .webhooks import ROUTES as WEBHOOK_ROUTES
 
 
 class Application(tornado.web.Application):
     """The service. Handlers reach what they share through self.application:
-    the configuration, the database pool, and the sync requests in flight
-    (not yet answered), which a graceful shutdown waits for."""
+    the configuration, the database pool, the sync requests in flight
+    (not yet answered), which a graceful shutdown waits for, and the metrics."""
 
     def __init__(self, config, pool):
         self.config = config
         self.pool = pool
         self.in_flight = set()
+        self.metrics = Metrics(pool, self.in_flight)
         routes = [(rf"/api/sync/{name}", SyncHandler, {"entity": entity}) for name, entity in ENTITIES.items()]
-        routes += [*RUN_ROUTES, *WEBHOOK_ROUTES, (r"/health", HealthHandler)]
+        routes += [
+            *RUN_ROUTES,
+            *WEBHOOK_ROUTES,
+            (r"/health", HealthHandler),
+            (r"/metrics", MetricsHandler),
+            (r"/openapi.json", OpenApiHandler),
+        ]
         keep_secrets_out_of_tornado_logs()
         super().__init__(routes, default_handler_class=NotFoundHandler, log_function=log_request)

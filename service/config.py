@@ -34,6 +34,10 @@ class Config:
     # Encrypts the stores' webhook secrets in the database (README, WooCommerce webhooks);
     # empty: no webhook secret can be created or read. Never shown in a repr.
     webhook_key: str = field(default="", repr=False)
+    # text, or json: one JSON object a line (service/logs.py).
+    log_format: str = "text"
+    # Set: GET /metrics needs 'Authorization: Bearer <it>'. Empty: open, as Prometheus scrapes by default.
+    metrics_token: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, environ=os.environ):

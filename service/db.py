@@ -6,6 +6,7 @@ own transaction; a batch's upserts are one function call, hence atomic.
 """
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ log = logging.getLogger("wcsync.db")
 async def create_pool(config):
     # aiopg's own timeout must outlast the server's, so that a stuck batch
     # ends as a statement timeout the database has already rolled back.
-    return await aiopg.create_pool(
+    pool = await aiopg.create_pool(
         config.database_url,
         minsize=1,
         maxsize=config.pool_size,
@@ -27,6 +28,22 @@ async def create_pool(config):
         options=f"-c statement_timeout={config.statement_timeout_ms}",
         on_connect=keep_statements_out_of_the_server_log,
     )
+    pool.waiting = 0  # callers of connection() without one yet (GET /metrics); aiopg counts none
+    return pool
+
+
+@contextlib.asynccontextmanager
+async def connection(pool):
+    """pool.acquire(), counting the caller in pool.waiting until it has its connection."""
+    pool.waiting += 1
+    try:
+        conn = await pool.acquire()
+    finally:
+        pool.waiting -= 1
+    try:
+        yield conn
+    finally:
+        await pool.release(conn)
 
 
 async def keep_statements_out_of_the_server_log(conn):
@@ -84,7 +101,7 @@ async def fetch_one(pool, query, params=()):
     for attempt in (1, 2):
         conn = None
         try:
-            async with pool.acquire() as conn, conn.cursor() as cur:
+            async with connection(pool) as conn, conn.cursor() as cur:
                 await execute(cur, query, params)
                 return await cur.fetchone()
         except (psycopg2.OperationalError, psycopg2.InterfaceError):
@@ -123,7 +140,7 @@ async def sync_batch(pool, store_id, entity, records_json, records_received, run
         "SELECT sync_log_start(%s, %s, %s, %s, %s, %s::bigint[])",
         (store_id, entity.name, records_received, run_id, number, list(skipped_ids)),
     )
-    async with pool.acquire() as conn, conn.cursor() as cur:
+    async with connection(pool) as conn, conn.cursor() as cur:
         try:
             await execute(cur, entity.query, (store_id, records_json, sync_log_id))
             row = await cur.fetchone()

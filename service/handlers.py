@@ -1,20 +1,24 @@
-"""HTTP handlers: one for every sync route, one for health, one for 404 (the runs' are in runs.py,
-the webhooks' in webhooks.py)."""
+"""HTTP handlers: one for every sync route, health, metrics, the OpenAPI document and 404 (the runs'
+are in runs.py, the webhooks' in webhooks.py)."""
 
 import asyncio
+import hmac
 import json
 import logging
 import re
+import time
 import uuid
+from pathlib import Path
 
 import psycopg2
 import tornado.web
+from prometheus_client import generate_latest
 
 from . import db
 from .auth import bearer_token, hash_token
 from .body import BodyBuffer, announces_body, framing_problem, has_more_items, media_type
 from .checks import MAX_BIGINT
-from .logs import log_uncaught
+from .logs import REQUEST_ID, log_uncaught, request_id_of
 from .validation import merge_errors, parse_json, validate_batch
 
 log = logging.getLogger("wcsync.http")
@@ -71,7 +75,21 @@ def run_error(exc, overrides):
 @tornado.web.stream_request_body
 class JsonHandler(tornado.web.RequestHandler):
     """Every handler streams its body, so that it can refuse one before reading it:
-    Tornado reads a whole body before calling a handler that does not."""
+    Tornado reads a whole body before calling a handler that does not.
+
+    route is the handler's path as in service/openapi.json: the metrics' label.
+    Every answer carries the request's id (X-Request-Id), and so does every log
+    line of the request's task (logs.REQUEST_ID).
+    """
+
+    route = "unmatched"
+
+    def __init__(self, application, request, **kwargs):
+        self.request_id = request_id_of(request.headers.get("X-Request-Id"))
+        super().__init__(application, request, **kwargs)
+
+    def set_default_headers(self):  # also after send_error's clear(): error answers keep it
+        self.set_header("X-Request-Id", self.request_id)
 
     @property
     def pool(self):
@@ -106,6 +124,7 @@ class JsonHandler(tornado.web.RequestHandler):
             raise ApiError(500, "internal_error", "Internal server error.") from None
 
     def prepare(self):
+        REQUEST_ID.set(self.request_id)  # in the request's own task: other requests never see it
         problem = framing_problem(self.request.headers)
         if problem:
             # Where the body ends is unknown, so none is read (Tornado would add a bare 400 after
@@ -175,7 +194,9 @@ class NotFoundHandler(JsonHandler):
         raise ApiError(404, "not_found", "No such endpoint.")
 
 
-class HealthHandler(JsonHandler):
+class ReadHandler(JsonHandler):
+    """A GET of the service's own state: no token unless the route asks for one, no body."""
+
     def prepare(self):
         super().prepare()
         if self.request.method not in self.allowed_methods():
@@ -183,9 +204,45 @@ class HealthHandler(JsonHandler):
         if announces_body(self.request.headers):
             raise ApiError(413, "payload_too_large", "This endpoint takes no request body.")
 
+
+class HealthHandler(ReadHandler):
+    route = "/health"
+
     async def get(self):
         await self.database(db.ping(self.pool))
         self.write({"success": True, "data": {"status": "ok", "database": "ok"}})
+
+
+class MetricsHandler(ReadHandler):
+    """Prometheus' text format; with METRICS_TOKEN set, only for 'Authorization: Bearer <it>'."""
+
+    route = "/metrics"
+
+    def prepare(self):
+        super().prepare()
+        expected = self.config.metrics_token
+        if expected:
+            token = bearer_token(self.request.headers.get("Authorization")) or ""
+            if not hmac.compare_digest(token.encode(), expected.encode()):
+                raise unauthorized("GET /metrics needs 'Authorization: Bearer <METRICS_TOKEN>'.")
+
+    def get(self):
+        # The classic text format every Prometheus reads; the names need none of 1.0.0's escaping.
+        self.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+        self.write(generate_latest(self.application.metrics.registry))
+
+
+OPENAPI_DOCUMENT = (Path(__file__).parent / "openapi.json").read_bytes()
+
+
+class OpenApiHandler(ReadHandler):
+    """service/openapi.json, the API's contract, as it is in the repository."""
+
+    route = "/openapi.json"
+
+    def get(self):
+        self.set_header("Content-Type", "application/json")
+        self.write(OPENAPI_DOCUMENT)
 
 
 def unauthorized(message):
@@ -219,10 +276,16 @@ def carried_ids(errors):
     return [error["id"] for error in errors if valid_id(error["id"])]
 
 
-def sync_failed(entity, store_id, result):
-    """The 500 of a batch that failed and was rolled back, logged. The reason is in
-    sync_logs.error_message only: PostgreSQL's text may quote data."""
-    log.error("%s sync %s of store %s failed and was rolled back", entity.name, result.sync_log_id, store_id)
+def sync_failed(entity, store_id, result, fields=None):
+    """The 500 of a batch that failed and was rolled back, logged (with fields, for structured
+    logs). The reason is in sync_logs.error_message only: PostgreSQL's text may quote data."""
+    log.error(
+        "%s sync %s of store %s failed and was rolled back",
+        entity.name,
+        result.sync_log_id,
+        store_id,
+        extra=fields,
+    )
     return ApiError(
         500,
         "sync_failed",
@@ -294,6 +357,7 @@ class SyncHandler(BodyHandler):
     def initialize(self, entity):
         super().initialize()
         self.entity = entity
+        self.route = f"/api/sync/{entity.name}"
 
     async def prepare(self):
         super().prepare()
@@ -334,6 +398,7 @@ class SyncHandler(BodyHandler):
         return records
 
     async def post(self):
+        started = time.perf_counter()
         records = self.records()
         batch = validate_batch(self.entity, records)
         received = len(records)
@@ -343,8 +408,33 @@ class SyncHandler(BodyHandler):
                 self.pool, self.store_id, self.entity, batch.records_json, received, self.run, carried_ids(batch.errors)
             )
         )
+        seconds = time.perf_counter() - started
+        self.application.metrics.batch(self.entity.name, seconds, result)
+        fields = {
+            "store_id": self.store_id,
+            "entity": self.entity.name,
+            "sync_log_id": str(result.sync_log_id),
+            "sync_status": result.status,
+            "duration_ms": round(seconds * 1000, 1),
+        }
         if result.status != "completed":
-            raise sync_failed(self.entity, self.store_id, result)
+            raise sync_failed(self.entity, self.store_id, result, fields)
+        fields.update(
+            received=received,
+            synced=result.synced_count,
+            unchanged=result.unchanged_count,
+            skipped=result.skipped_count,
+        )
+        log.info(
+            "%s batch of store %s: %d synced, %d unchanged, %d skipped in %.1fms",
+            self.entity.name,
+            self.store_id,
+            result.synced_count,
+            result.unchanged_count,
+            result.skipped_count,
+            fields["duration_ms"],
+            extra=fields,
+        )
         errors = merge_errors(batch, result.errors)
         if errors:
             log.warning(
@@ -355,6 +445,7 @@ class SyncHandler(BodyHandler):
                 self.store_id,
                 result.sync_log_id,
                 "; ".join(map(describe_skip, errors[:LOGGED_SKIPS])),
+                extra=fields,
             )
         limit = self.config.max_reported_errors
         self.write(

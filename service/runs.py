@@ -90,6 +90,8 @@ class StoreHandler(JsonHandler):
 
 
 class RunsHandler(StoreHandler):
+    route = "/api/sync/runs"
+
     async def post(self):
         body = self.json_body()
         entities = body.get("entities")
@@ -100,11 +102,15 @@ class RunsHandler(StoreHandler):
 
 
 class RunHandler(StoreHandler):
+    route = "/api/sync/runs/{runId}"
+
     async def get(self, run_id):
         self.answer(await self.run_status(run_id_of(run_id)))
 
 
 class RunCompleteHandler(StoreHandler):
+    route = "/api/sync/runs/{runId}/complete"
+
     async def post(self, run_id):
         run_id = run_id_of(run_id)
         batches = as_json(self.json_body().get("batches"))
@@ -113,6 +119,8 @@ class RunCompleteHandler(StoreHandler):
 
 
 class RunAbortHandler(StoreHandler):
+    route = "/api/sync/runs/{runId}/abort"
+
     async def post(self, run_id):
         run_id = run_id_of(run_id)
         await self.database(db.run_abort(self.pool, self.store_id, run_id), RUN_IN_PATH)
@@ -120,6 +128,8 @@ class RunAbortHandler(StoreHandler):
 
 
 class StatusHandler(StoreHandler):
+    route = "/api/sync/status"
+
     async def get(self):
         self.answer(await self.database(db.sync_status(self.pool, self.store_id)))
 

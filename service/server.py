@@ -9,7 +9,7 @@ import tornado.httpserver
 
 from . import db
 from .app import Application
-from .logs import log_loop_exception
+from .logs import log_loop_exception, request_id_of
 
 log = logging.getLogger("wcsync.server")
 
@@ -49,10 +49,15 @@ TORNADOS_BARE_400 = b"HTTP/1.1 400 Bad Request\r\n\r\n"
 _ENVELOPE = json.dumps(
     {"success": False, "error": {"code": "bad_request", "message": "The request is not valid HTTP/1.1."}}
 ).encode()
-MALFORMED_REQUEST_ANSWER = (
-    b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=UTF-8\r\n"
-    b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(_ENVELOPE), _ENVELOPE)
-)
+
+
+def malformed_request_answer():
+    """The envelope, with a request id of its own like every answer."""
+    return (
+        b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=UTF-8\r\n"
+        b"X-Request-Id: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+        % (request_id_of(None).encode(), len(_ENVELOPE), _ENVELOPE)
+    )
 
 
 class Server(tornado.httpserver.HTTPServer):
@@ -66,7 +71,7 @@ class Server(tornado.httpserver.HTTPServer):
         write = stream.write
 
         def write_envelope_for_bare_400(data):
-            return write(MALFORMED_REQUEST_ANSWER if data == TORNADOS_BARE_400 else data)
+            return write(malformed_request_answer() if data == TORNADOS_BARE_400 else data)
 
         stream.write = write_envelope_for_bare_400
         super().handle_stream(stream, address)

@@ -47,6 +47,12 @@ class Delivery:
     wc_id: int | None = None
     sync_log_id: str | None = None
 
+    @property
+    def entity(self):
+        """The entity the topic is about, or None for a topic the service does not store."""
+        resource, _, event = self.topic.partition(".")
+        return TOPIC_ENTITIES.get(resource) if event in RESOURCE_EVENTS | {"deleted"} else None
+
 
 def new_secret():
     """A store's webhook secret; the prefix lets secret scanners recognise a leaked one."""
@@ -77,6 +83,8 @@ def not_found():
 
 
 class WooCommerceWebhookHandler(BodyHandler):
+    route = "/api/webhooks/woocommerce/{store_id}"
+
     async def prepare(self):
         super().prepare()
         if self.request.method != "POST":
@@ -101,6 +109,8 @@ class WooCommerceWebhookHandler(BodyHandler):
         )
         await self.handle(delivery, body)
         delivery.outcome = await self.database(db.record_delivery(self.pool, self.store_id, delivery))
+        # the topic as a label only when it is one the service stores: a header cannot add labels
+        self.application.metrics.delivery(delivery.topic if delivery.entity else "other", delivery.outcome)
         log.log(
             logging.WARNING if delivery.outcome == "invalid" else logging.INFO,
             "webhook %s of store %s (delivery %s): %s%s",
@@ -162,9 +172,8 @@ class WooCommerceWebhookHandler(BodyHandler):
         if await self.database(db.delivery_seen(self.pool, self.store_id, delivery.delivery_id, delivery.body_sha256)):
             delivery.outcome, delivery.reason = "duplicate", "seen before: the same delivery id and body"
             return
-        resource, _, event = delivery.topic.partition(".")
-        entity = TOPIC_ENTITIES.get(resource)
-        if entity is None or event not in RESOURCE_EVENTS | {"deleted"}:
+        entity, event = delivery.entity, delivery.topic.partition(".")[2]
+        if entity is None:
             delivery.outcome, delivery.reason = "ignored", "topic not stored"
             return
         try:

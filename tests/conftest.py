@@ -10,12 +10,14 @@ everything), so tests never see each other's rows.
 import json
 import os
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import hypothesis
 import psycopg2
 import psycopg2.extras
 import pytest
 from psycopg2 import sql
+from tornado.httpclient import HTTPClientError
 
 from service import db, embedded
 from service.app import Application
@@ -23,6 +25,8 @@ from service.auth import hash_token, new_token
 from service.config import Config
 from service.migrate import apply_migrations, create_database, database_name, recreate_database
 from service.server import make_server
+
+import openapi_check
 
 # CI runs the property tests derandomised (HYPOTHESIS_PROFILE=ci), so that
 # a landing is never decided by the luck of the draw; locally they explore.
@@ -146,6 +150,36 @@ def http_server(io_loop, _unused_port, app, config):
     yield server
     server.stop()
     io_loop.run_sync(server.close_all_connections)
+
+
+class CheckedClient:
+    """pytest-tornado's client, whose every answer is checked against service/openapi.json."""
+
+    def __init__(self, client):
+        self.client = client
+
+    async def fetch(self, request, **kwargs):
+        try:
+            response = await self.client.fetch(request, **kwargs)
+        except HTTPClientError as exc:
+            if exc.response is not None:
+                self.check(exc.response)
+            raise
+        self.check(response)
+        return response
+
+    @staticmethod
+    def check(response):
+        if response.code != 599:  # no answer: a timeout or a closed connection
+            request = response.request
+            openapi_check.check(
+                request.method, urlsplit(request.url).path, response.code, response.headers, response.body
+            )
+
+
+@pytest.fixture
+def http_client(http_client):
+    return CheckedClient(http_client)
 
 
 @pytest.fixture

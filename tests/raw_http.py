@@ -3,6 +3,8 @@
 import asyncio
 import json
 
+import openapi_check
+
 
 def head(method, path, headers):
     lines = [f"{method} {path} HTTP/1.1", "Host: localhost", *(f"{k}: {v}" for k, v in headers.items())]
@@ -20,7 +22,21 @@ async def exchange(port, data, timeout=5):
         answer = await asyncio.wait_for(reader.read(), timeout)
     finally:
         writer.close()
-    return parse(answer)
+    status, headers, body = parse(answer)
+    if status is not None:
+        request_line = data.partition(b"\r\n")[0].decode("latin-1").split(" ")
+        method, path = request_line[:2] if len(request_line) == 3 else (None, None)
+        lowered = {name.lower(): value for name, value in headers.items()}
+        openapi_check.check(method, path, status, Caseless(lowered), answer.partition(b"\r\n\r\n")[2])
+    return status, headers, body
+
+
+class Caseless(dict):
+    def __contains__(self, name):
+        return super().__contains__(name.lower())
+
+    def get(self, name, default=None):
+        return super().get(name.lower(), default)
 
 
 def parse(answer):

@@ -16,6 +16,7 @@ import uuid
 
 import pytest
 from conftest import WEBHOOK_KEY
+from prometheus_client.parser import text_string_to_metric_families
 from psycopg2 import sql
 
 from service.entities import ENTITIES
@@ -445,3 +446,28 @@ def test_mark_deleted_is_store_scoped_for_every_entity(entity, make_store, sync_
     assert query("SELECT mark_deleted(%s, %s, 2) AS found", (store.id, entity)) == [{"found": False}]
     assert deleted(query, entity, 1, store.id) is True
     assert deleted(query, entity, 1, other.id) is False
+
+
+@pytest.mark.gen_test
+async def test_deliveries_are_counted_by_topic_and_outcome_and_no_header_adds_a_label(
+    deliver, webhook_store, http_client, base_url
+):
+    async def counts():
+        response = await http_client.fetch(base_url + "/metrics")
+        return {
+            tuple(sorted(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(response.body.decode())
+            for sample in family.samples
+            if sample.name == "wcsync_webhook_deliveries_total"
+        }
+
+    store, secret = webhook_store()
+    before = await counts()
+    outcome(await deliver(store.id, secret, "product.updated", {"id": 5, "name": "Hat"}))
+    outcome(await deliver(store.id, secret, "made.up.topic-xyz", {"id": 5}))
+    after = await counts()
+    moved = {labels: value - before.get(labels, 0) for labels, value in after.items() if value != before.get(labels, 0)}
+    assert moved == {
+        (("outcome", "applied"), ("topic", "product.updated")): 1,
+        (("outcome", "ignored"), ("topic", "other")): 1,
+    }
