@@ -32,20 +32,6 @@ async def create_pool(config):
     return pool
 
 
-@contextlib.asynccontextmanager
-async def connection(pool):
-    """pool.acquire(), counting the caller in pool.waiting until it has its connection."""
-    pool.waiting += 1
-    try:
-        conn = await pool.acquire()
-    finally:
-        pool.waiting -= 1
-    try:
-        yield conn
-    finally:
-        await pool.release(conn)
-
-
 async def keep_statements_out_of_the_server_log(conn):
     """Stops PostgreSQL from logging a failed statement's text.
 
@@ -91,6 +77,29 @@ async def execute(cur, query, params=()):
         raise cancelled_query from None
 
 
+@contextlib.asynccontextmanager
+async def connection(pool):
+    """pool.acquire(), counting the caller in pool.waiting until it has its connection, and
+    past a race of aiopg's: a free connection that dies while the pool opens another fails
+    acquire's `assert not conn.closed` (aiopg/pool.py, _acquire). The dead one is out of the
+    pool by then, so acquiring again gets a live one."""
+    pool.waiting += 1
+    try:
+        for attempt in (1, 2, 3):
+            try:
+                conn = await pool.acquire()
+                break
+            except AssertionError:
+                if attempt == 3:
+                    raise
+    finally:
+        pool.waiting -= 1
+    try:
+        yield conn
+    finally:
+        await pool.release(conn)
+
+
 async def fetch_one(pool, query, params=()):
     """The first row of a statement that is safe to run twice.
 
@@ -129,8 +138,7 @@ async def sync_batch(pool, store_id, entity, records_json, records_received, run
     The 'running' sync log is committed first (retried on a dead connection:
     at worst that leaves a second 'running' log, which sync_log_start()
     sweeps later); if the function call then dies (connection lost, statement
-    timeout), the log is marked failed from a fresh connection and the error
-    is raised again. A batch of a run (run, a RunBatch) also names the ids of
+    timeout), settle() finds out from a fresh connection what became of it. A batch of a run (run, a RunBatch) also names the ids of
     the records skipped before the call that had a valid one: they count as
     carried (sql/sync_runs.sql).
     """
@@ -140,24 +148,49 @@ async def sync_batch(pool, store_id, entity, records_json, records_received, run
         "SELECT sync_log_start(%s, %s, %s, %s, %s, %s::bigint[])",
         (store_id, entity.name, records_received, run_id, number, list(skipped_ids)),
     )
-    async with connection(pool) as conn, conn.cursor() as cur:
-        try:
+    try:
+        async with connection(pool) as conn, conn.cursor() as cur:
             await execute(cur, entity.query, (store_id, records_json, sync_log_id))
             row = await cur.fetchone()
-        except (TimeoutError, psycopg2.Error) as exc:
-            await record_failure(pool, store_id, sync_log_id, exc)
-            raise
+    except (TimeoutError, psycopg2.Error) as exc:
+        settled = await settle(pool, store_id, sync_log_id, exc)
+        if settled is None:
+            raise BatchNotStored(sync_log_id) from exc
+        return settled
     return SyncResult(*row)
 
 
-async def record_failure(pool, store_id, sync_log_id, exc):
+class BatchNotStored(Exception):
+    """A batch's call failed and nothing of it is stored; its sync log (failed, or settled by
+    the store's next batch if the database was away) is sync_log_id. The cause is __cause__."""
+
+    def __init__(self, sync_log_id):
+        super().__init__(f"sync log {sync_log_id}")
+        self.sync_log_id = sync_log_id
+
+
+async def settle(pool, store_id, sync_log_id, exc):
+    """What became of a batch whose call failed: its SyncResult, from its log, if it committed
+    all the same (the connection died after the commit, before the answer came back), else None.
+
+    sync_log_settle() waits for the batch if it still runs (a cut connection is noticed by its
+    backend only when it answers), so the answer is final: at most a statement timeout later.
+    The per-record errors are gone with the connection: errors is None.
+    """
     first_line = str(exc).strip().partition("\n")[0]
     message = f"{type(exc).__name__}: {first_line}"
     code = exc.pgcode if isinstance(exc, psycopg2.Error) and exc.pgcode else type(exc).__name__
     try:
-        await fetch_one(pool, "SELECT sync_log_fail(%s, %s, %s, %s)", (store_id, sync_log_id, message, code))
-    except Exception:  # the database may still be away; sync_log_start() sweeps the log later
-        log.warning("could not mark sync log %s failed", sync_log_id, exc_info=True)
+        status, synced, unchanged, skipped = await fetch_one(
+            pool, "SELECT * FROM sync_log_settle(%s, %s, %s, %s)", (store_id, sync_log_id, message, code)
+        )
+    except (TimeoutError, psycopg2.Error) as settle_exc:  # the database may still be away: the next batch settles it
+        log.warning("could not settle sync log %s: %s", sync_log_id, type(settle_exc).__name__)
+        return None
+    if status != "completed":
+        return None
+    log.warning("sync log %s: the batch committed, its answer was lost (%s)", sync_log_id, type(exc).__name__)
+    return SyncResult(sync_log_id, status, synced, unchanged, skipped, None, None)
 
 
 async def ping(pool):

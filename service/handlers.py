@@ -55,16 +55,34 @@ RUN_ERRORS = {
 class ApiError(tornado.web.HTTPError):
     """An error the client is told about, with a stable code and a clear message."""
 
-    def __init__(self, status_code, code, message, headers=None, details=None):
+    def __init__(self, status_code, code, message, headers=None, details=None, sync_log_id=None):
         super().__init__(status_code)
         self.code = code
         self.message = message
         self.headers = headers or {}
         self.details = details  # a JSON object, sent as error.details
+        self.sync_log_id = sync_log_id  # a batch's sync log, sent as error.syncLogId
+
+
+def database_error(exc, sync_log_id=None):
+    """503 for an unreachable database, else 500; naming the batch's sync log, if there is one."""
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return ApiError(
+            503,
+            "service_unavailable",
+            "The database is unavailable; retry later.",
+            {"Retry-After": str(RETRY_AFTER_SECONDS)},
+            sync_log_id=sync_log_id,
+        )
+    log.error("database error: %s (SQLSTATE %s)", type(exc).__name__, exc.pgcode)
+    return ApiError(500, "internal_error", "Internal server error.", sync_log_id=sync_log_id)
 
 
 def run_error(exc, overrides):
     """The ApiError for an error a run function raised on purpose, or None."""
+    if not isinstance(exc, psycopg2.Error):
+        return None
     status, code = overrides.get(exc.pgcode) or RUN_ERRORS.get(exc.pgcode, (None, None))
     if status is None:
         return None
@@ -108,20 +126,10 @@ class JsonHandler(tornado.web.RequestHandler):
         """
         try:
             return await awaitable
-        except DATABASE_UNAVAILABLE as exc:
-            log.warning("database unavailable: %s", type(exc).__name__)
-            raise ApiError(
-                503,
-                "service_unavailable",
-                "The database is unavailable; retry later.",
-                {"Retry-After": str(RETRY_AFTER_SECONDS)},
-            ) from None
-        except psycopg2.Error as exc:
-            refusal = run_error(exc, overrides or {})
-            if refusal:
-                raise refusal from None
-            log.error("database error: %s (SQLSTATE %s)", type(exc).__name__, exc.pgcode)
-            raise ApiError(500, "internal_error", "Internal server error.") from None
+        except db.BatchNotStored as exc:
+            raise database_error(exc.__cause__, exc.sync_log_id) from None
+        except (*DATABASE_UNAVAILABLE, psycopg2.Error) as exc:
+            raise run_error(exc, overrides or {}) or database_error(exc) from None
 
     def prepare(self):
         REQUEST_ID.set(self.request_id)  # in the request's own task: other requests never see it
@@ -176,6 +184,8 @@ class JsonHandler(tornado.web.RequestHandler):
             error = {"code": exc.code, "message": exc.message}
             if exc.details is not None:
                 error["details"] = exc.details
+            if exc.sync_log_id is not None:
+                error["syncLogId"] = str(exc.sync_log_id)
             for name, value in exc.headers.items():
                 self.set_header(name, value)
         else:  # Tornado's own errors (405, ...) and anything unexpected
@@ -290,6 +300,7 @@ def sync_failed(entity, store_id, result, fields=None):
         500,
         "sync_failed",
         f"The batch could not be stored and nothing of it was kept (sync log {result.sync_log_id}).",
+        sync_log_id=result.sync_log_id,
     )
 
 
@@ -435,7 +446,9 @@ class SyncHandler(BodyHandler):
             fields["duration_ms"],
             extra=fields,
         )
-        errors = merge_errors(batch, result.errors)
+        # result.errors is None when the batch's answer was lost with its connection, after it
+        # committed: its counts come from its sync log, and the SQL function's skips are unknown.
+        errors = merge_errors(batch, result.errors or [])
         if errors:
             log.warning(
                 "skipped %d of %d %s record(s): store=%s sync_log=%s first: %s",
@@ -458,6 +471,7 @@ class SyncHandler(BodyHandler):
                     "syncLogId": str(result.sync_log_id),
                     "errors": errors[:limit],
                     "errorsTruncated": len(errors) > limit,
+                    **({"errorsUnavailable": True} if result.errors is None else {}),
                 },
             }
         )

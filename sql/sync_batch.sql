@@ -80,6 +80,24 @@ LANGUAGE sql AS $$
      WHERE store_id = p_store_id AND id = p_sync_log_id AND status = 'running'
 $$;
 
+-- What became of a batch whose caller lost its connection or timed out:
+-- its log, marked failed unless the batch completed. sync_log_fail() waits
+-- for the batch if it still runs (its transaction holds the log's row lock,
+-- and a backend notices a cut connection only when it answers), so what
+-- this returns is final.
+CREATE OR REPLACE FUNCTION sync_log_settle(p_store_id uuid, p_sync_log_id uuid, p_error_message text,
+                                           p_error_code text, OUT status text, OUT records_synced integer,
+                                           OUT records_unchanged integer, OUT records_skipped integer)
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM sync_log_fail(p_store_id, p_sync_log_id, p_error_message, p_error_code);
+    SELECT l.status, l.records_synced, l.records_unchanged, l.records_skipped
+      INTO status, records_synced, records_unchanged, records_skipped
+      FROM sync_logs l
+     WHERE l.store_id = p_store_id AND l.id = p_sync_log_id;
+END
+$$;
+
 -- Runs upsert_<entity>_rows(store, records) for one batch and completes its
 -- log. Any error inside rolls the batch's rows back (the inner block is a
 -- subtransaction) and ends the log as 'failed' with the error; the result

@@ -38,12 +38,15 @@ def nothing_written(query, store_id):
 
 
 def assert_error(response, status, code):
-    """Asserts the status and the error envelope, exactly; returns its message."""
+    """Asserts the status and the error envelope, exactly (a batch's 5xx also names its sync
+    log: syncLogId); returns its message."""
     assert response.code == status, response.body
     body = json.loads(response.body)
-    assert body == {"success": False, "error": {"code": code, "message": body["error"]["message"]}}
-    assert body["error"]["message"]
-    return body["error"]["message"]
+    error = body["error"]
+    named_log = {"syncLogId": error["syncLogId"]} if "syncLogId" in error else {}
+    assert body == {"success": False, "error": {"code": code, "message": error["message"], **named_log}}
+    assert error["message"]
+    return error["message"]
 
 
 async def blocked_batch_pid(query, function, timeout=10):
