@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-import cerberus
+from .compiled_validator import CompiledValidator
 
 
 def _reject_constant(name):
@@ -30,7 +30,7 @@ class ValidatedBatch:
     errors: list  # one {index, id, reason} per skipped record
 
 
-class RecordValidator(cerberus.Validator):
+class RecordValidator(CompiledValidator):
     """Cerberus' Validator without its one mandatory rule, 'nullable'.
 
     project() has already dropped every null, so the rule could only ever

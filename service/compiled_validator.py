@@ -1,0 +1,92 @@
+"""A Cerberus Validator that works out once per schema what Cerberus works out for every field of
+every record: each field's queue of rules with their handlers, and the required fields.
+
+The rules, their handlers and their messages are Cerberus' own; only the bookkeeping around
+them is done ahead. It reproduces BareValidator.validate and its private steps of Cerberus 1.3
+(setup.py pins that minor version); tests/test_compiled_validator.py compares its verdicts and
+messages with stock Cerberus on every case of the case tables. Anything else (another schema
+passed to validate(), normalisation, updates, child validators, ignore_none_values) goes through
+Cerberus' own validate().
+"""
+
+import cerberus
+from cerberus import errors
+from cerberus.validator import _SchemaRuleTypeError
+
+# Never validated as rules of a field (BareValidator.__validate_definitions).
+NOT_RULES = ("allow_unknown", "require_all", "meta", "required")
+
+
+class CompiledValidator(cerberus.Validator):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._plan = None
+        self._plan_schema = None
+
+    def _compile(self):
+        """{field: [(rule, handler, constraint)]} in Cerberus' order, and the required fields."""
+        fields = {}
+        for field, definitions in self.schema.items():
+            definitions = self._resolve_rules_set(definitions)
+            queue = [x for x in self.priority_validations if x in definitions or x in self.mandatory_validations]
+            queue.extend(x for x in self.mandatory_validations if x not in queue)
+            queue.extend(
+                x for x in definitions if x not in queue and x not in self.normalization_rules and x not in NOT_RULES
+            )
+            fields[field] = {rule: (self._handler(rule), definitions.get(rule)) for rule in queue}
+        required = {
+            field
+            for field, definitions in self.schema.items()
+            if self._resolve_rules_set(definitions).get("required", self.require_all) is True
+        }
+        self._plan, self._plan_schema = (fields, frozenset(required)), self.schema
+
+    def _handler(self, rule):
+        handler = getattr(self, "_validate_" + rule.replace(" ", "_"), None)
+        if handler is None:
+            raise RuntimeError(f"There's no handler for '{rule}' in the 'validate' domain.")
+        return handler
+
+    def validate(self, document, schema=None, update=False, normalize=True):
+        if schema is not None or update or normalize or self.is_child or self.ignore_none_values:
+            return super().validate(document, schema, update, normalize)
+        if self._plan_schema is not self.schema:
+            self._compile()
+        fields, required = self._plan
+        self.update = False
+        self._unrequired_by_excludes = set()
+        self._BareValidator__init_processing(document)
+        for field in self.document:
+            rules = fields.get(field)
+            if rules is None:
+                self._BareValidator__validate_unknown_fields(field)
+            else:
+                self._check_field(rules, field)
+        self._check_required(required)
+        self.error_handler.end(self)
+        return not bool(self._errors)
+
+    __call__ = validate
+
+    def _check_field(self, rules, field):
+        """BareValidator.__validate_definitions, its queue given: a handler may drop queued rules."""
+        value = self.document[field]
+        self._remaining_rules = list(rules)
+        while self._remaining_rules:
+            handler, constraint = rules[self._remaining_rules.pop(0)]
+            try:
+                if handler(constraint, field, value):
+                    break
+            except _SchemaRuleTypeError:
+                break
+        self._remaining_rules = []
+
+    def _check_required(self, required):
+        """BareValidator.__validate_required_fields, with ignore_none_values off."""
+        for field in (required - self._unrequired_by_excludes) - set(self.document):
+            self._error(field, errors.REQUIRED_FIELD)
+        if self._unrequired_by_excludes:
+            fields = {field for field, value in self.document.items() if value is not None}
+            if self._unrequired_by_excludes.isdisjoint(fields):
+                for field in self._unrequired_by_excludes - fields:
+                    self._error(field, errors.REQUIRED_FIELD)
