@@ -9,6 +9,8 @@ passed to validate(), normalisation, updates, child validators, ignore_none_valu
 Cerberus' own validate().
 """
 
+from collections.abc import Iterable
+
 import cerberus
 from cerberus import errors
 from cerberus.validator import _SchemaRuleTypeError
@@ -24,7 +26,8 @@ class CompiledValidator(cerberus.Validator):
         self._plan_schema = None
 
     def _compile(self):
-        """{field: [(rule, handler, constraint)]} in Cerberus' order, and the required fields."""
+        """{field: ({rule: check(field, value)} in Cerberus' order, the one check or None)}, and the
+        required fields."""
         fields = {}
         for field, definitions in self.schema.items():
             definitions = self._resolve_rules_set(definitions)
@@ -33,7 +36,8 @@ class CompiledValidator(cerberus.Validator):
             queue.extend(
                 x for x in definitions if x not in queue and x not in self.normalization_rules and x not in NOT_RULES
             )
-            fields[field] = {rule: (self._handler(rule), definitions.get(rule)) for rule in queue}
+            calls = {rule: self._handler(rule, definitions.get(rule)) for rule in queue}
+            fields[field] = (calls, next(iter(calls.values())) if len(calls) == 1 else None)
         required = {
             field
             for field, definitions in self.schema.items()
@@ -41,11 +45,15 @@ class CompiledValidator(cerberus.Validator):
         }
         self._plan, self._plan_schema = (fields, frozenset(required)), self.schema
 
-    def _handler(self, rule):
+    def _handler(self, rule, constraint):
+        """rule's check of (field, value): a check_with function is called as Cerberus would."""
+        if rule == "check_with" and callable(constraint) and not isinstance(constraint, (str, Iterable)):
+            error = self._error
+            return lambda field, value: constraint(field, value, error)
         handler = getattr(self, "_validate_" + rule.replace(" ", "_"), None)
         if handler is None:
             raise RuntimeError(f"There's no handler for '{rule}' in the 'validate' domain.")
-        return handler
+        return lambda field, value: handler(constraint, field, value)
 
     def validate(self, document, schema=None, update=False, normalize=True):
         if schema is not None or update or normalize or self.is_child or self.ignore_none_values:
@@ -69,13 +77,20 @@ class CompiledValidator(cerberus.Validator):
     __call__ = validate
 
     def _check_field(self, rules, field):
-        """BareValidator.__validate_definitions, its queue given: a handler may drop queued rules."""
+        """BareValidator.__validate_definitions, its queue given: a rule may drop those queued after it."""
         value = self.document[field]
+        rules, only = rules
+        if only is not None:  # one rule: none left for it to drop
+            self._remaining_rules = []
+            try:  # noqa: SIM105 (suppress() costs a context manager per field)
+                only(field, value)
+            except _SchemaRuleTypeError:
+                pass
+            return
         self._remaining_rules = list(rules)
         while self._remaining_rules:
-            handler, constraint = rules[self._remaining_rules.pop(0)]
             try:
-                if handler(constraint, field, value):
+                if rules[self._remaining_rules.pop(0)](field, value):
                     break
             except _SchemaRuleTypeError:
                 break
