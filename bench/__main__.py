@@ -38,7 +38,7 @@ of a 100k-product + 200k-customer initial sync, which is also measured
 through HTTP, one client (BENCH_INITIAL_SYNC=0 skips that).
 
 Settings (environment): BENCH_RUNS (5), BENCH_RECORDS (10000), BENCH_NAIVE_RECORDS
-(2000), BENCH_BATCHES (100,1000,5000), BENCH_CLIENTS (1,4), BENCH_ENTITIES
+(2000), BENCH_BATCHES (100,1000,5000), BENCH_CLIENTS (1,4), BENCH_WORKERS (1,2: server processes; 2 at 1,000-record batches only), BENCH_ENTITIES
 (products,customers,categories,orders), BENCH_PATHS (http,function,copy,copy-logged,naive),
 BENCH_CATEGORY_TREE (200: categories of each products store), BENCH_CATEGORY_RECORDS
 (1000: categories of each categories store), BENCH_BACKGROUND_STORES (20), BENCH_POOL_SIZE (10),
@@ -82,6 +82,8 @@ class Config:
     naive_records: int = int(os.environ.get("BENCH_NAIVE_RECORDS", 2_000))
     batches: tuple = tuple(env_list("BENCH_BATCHES", "100,1000,5000", int))
     clients: tuple = tuple(env_list("BENCH_CLIENTS", "1,4", int))
+    # Server processes (WORKERS) of the HTTP cases; more than 1 only at RATIO_BATCH.
+    workers: tuple = tuple(env_list("BENCH_WORKERS", "1,2", int))
     entities: tuple = tuple(env_list("BENCH_ENTITIES", "products,customers,categories,orders"))
     paths: tuple = tuple(env_list("BENCH_PATHS", "http,function,copy,copy-logged,naive"))
     category_tree: int = int(os.environ.get("BENCH_CATEGORY_TREE", 200))
@@ -111,7 +113,8 @@ class Result:
     records_per_run: int
     rates: list  # records/second of each run
     cpu_rates: list  # records per CPU-second of each run: the server's (HTTP) and PostgreSQL's
-    peak_rss_mib: float = None  # the server's, HTTP only
+    peak_rss_mib: float = None  # the server's (its largest process), HTTP only
+    workers: int = 1  # the server's processes, HTTP only
 
     @property
     def median(self):
@@ -173,8 +176,9 @@ def per_client(total, batch, clients):
 class Case:
     """One path x entity x batch size x client count, run config.runs times."""
 
-    def __init__(self, config, path, entity, batch, clients):
+    def __init__(self, config, path, entity, batch, clients, workers=1):
         self.config, self.path, self.entity, self.batch, self.clients = config, path, entity, batch, clients
+        self.workers = workers
         if entity == "categories":
             self.count = config.category_records  # each store's whole tree
         else:
@@ -244,7 +248,7 @@ class Case:
         config = self.config
         prepared = self.prepare()
         database.reset(config.url, background(config))
-        server = Server(config.url, config.pool_size) if self.path == "http" else None
+        server = Server(config.url, config.pool_size, self.workers) if self.path == "http" else None
         try:
             # Warm-up, not counted: one batch per client (connections, plans, caches).
             first = [client[:1] for client in prepared]
@@ -264,7 +268,15 @@ class Case:
             if server:
                 server.stop()
         result = Result(
-            self.path, self.entity, self.batch, self.clients, self.clients * self.count, rates, cpu_rates, peak
+            self.path,
+            self.entity,
+            self.batch,
+            self.clients,
+            self.clients * self.count,
+            rates,
+            cpu_rates,
+            peak,
+            self.workers,
         )
         log(
             f"  {self}: {report.rate(result.median)} records/s, "
@@ -274,7 +286,8 @@ class Case:
         return result
 
     def __str__(self):
-        return f"{self.path} {self.entity} batch {self.batch} x {self.clients} client(s)"
+        workers = f", {self.workers} workers" if self.workers > 1 else ""
+        return f"{self.path} {self.entity} batch {self.batch} x {self.clients} client(s){workers}"
 
 
 def cases(config):
@@ -286,7 +299,9 @@ def cases(config):
                 if entity == "orders" and path in ROW_PATHS:
                     continue
                 for clients in config.clients:
-                    yield Case(config, path, entity, batch, clients)
+                    for workers in config.workers if path == "http" else [1]:
+                        if workers == 1 or batch == RATIO_BATCH:
+                            yield Case(config, path, entity, batch, clients, workers)
 
 
 # --- the report ----------------------------------------------------------------
@@ -301,10 +316,10 @@ def http_over_function(result, by_key):
 
 
 def results_table(results):
-    by_key = {(r.path, r.entity, r.batch, r.clients): r for r in results}
+    by_key = {(r.path, r.entity, r.batch, r.clients): r for r in results if r.workers == 1}
     rows = [
         [
-            PATH_LABELS[r.path],
+            PATH_LABELS[r.path] + (f", {r.workers} workers" if r.workers > 1 else ""),
             r.entity,
             f"{r.batch:,}",
             r.clients,
@@ -333,7 +348,7 @@ def results_table(results):
 
 
 def ratios_table(results, config):
-    by_key = {(r.path, r.entity, r.batch, r.clients): r for r in results}
+    by_key = {(r.path, r.entity, r.batch, r.clients): r for r in results if r.workers == 1}
     rows = []
     for entity in config.entities:
         for clients in config.clients:
@@ -390,7 +405,9 @@ def split_section(config, results):
 
 def best(results, entity, clients=None):
     candidates = [
-        r for r in results if r.path == "http" and r.entity == entity and (clients is None or r.clients == clients)
+        r
+        for r in results
+        if r.path == "http" and r.entity == entity and r.workers == 1 and (clients is None or r.clients == clients)
     ]
     return max(candidates, key=lambda r: r.median) if candidates else None
 
@@ -495,7 +512,9 @@ def main():
         "as stored, one COPY per batch into an UNLOGGED table without indexes; naive: no validation, one "
         "autocommit INSERT ... ON CONFLICT per record (a product's category links in the same statement)"
     )
-    print("- server peak RSS: VmHWM of the `python -m service serve` process, started afresh for each HTTP case\n")
+    print(
+        "- server peak RSS: VmHWM of the `python -m service serve` process (with 2 workers: of the larger), started afresh for each HTTP case; records/CPU-s: records over the CPU seconds (/proc utime + stime) of the server's processes and of the PostgreSQL backends writing, per run\n"
+    )
     print(results_table(results))
     print(f"\n### Ratios at {RATIO_BATCH:,}-record batches\n")
     print(ratios_table(results, config))

@@ -143,11 +143,15 @@ def serialise(doc, record_lists=()):
     return text, None
 
 
+# json.dumps with these arguments, without building an encoder per record.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=float)
+
+
 def _exact_json(doc, record_lists=()):
     """doc as compact JSON, its Decimal fields and the items of its record_lists written exactly."""
     exact = [name for name, value in doc.items() if type(value) is Decimal or name in record_lists]
     if not exact:
-        return json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=float)
+        return _ENCODER.encode(doc)
     text = _exact_json({name: value for name, value in doc.items() if name not in exact})
     # field names are the schema's own: nothing to escape
     parts = [
