@@ -8,7 +8,7 @@ Against its own database (BENCH_DATABASE_URL, default
 postgresql://localhost:5432/wcsync_bench, dropped and recreated on every
 run; its name must contain "bench"), it writes synthetic WooCommerce stores
 (deterministic: products in 1-3 categories of a 3-level tree, customers with
-emails, orders of 1-5 line items) four ways (orders: HTTP and function only;
+emails, orders of 1-5 line items) five ways (orders: HTTP and function only;
 their items have no one-row-per-record baseline), each case 5 times into fresh stores, and prints the median
 records/second as a Markdown table:
 
@@ -16,6 +16,8 @@ records/second as a Markdown table:
               here once per case; its peak RSS (VmHWM) is reported per case
     function  upsert_<entity>(store_id, records::jsonb) called directly
     COPY      the same rows into an UNLOGGED scratch table without indexes
+    COPY (real tables)  the same rows into the real tables, logged, with their
+              indexes and keys (products: without their category links)
     naive     one INSERT ... ON CONFLICT DO UPDATE per record, autocommit
 
 Every figure is of inserts into empty stores (the initial sync); every run
