@@ -8,7 +8,7 @@ Against its own database (BENCH_DATABASE_URL, default
 postgresql://localhost:5432/wcsync_bench, dropped and recreated on every
 run; its name must contain "bench"), it writes synthetic WooCommerce stores
 (deterministic: products in 1-3 categories of a 3-level tree, customers with
-emails, orders of 1-5 line items) four ways (orders: HTTP and function only;
+emails, orders of 1-5 line items) five ways (orders: HTTP and function only;
 their items have no one-row-per-record baseline), each case 5 times into fresh stores, and prints the median
 records/second as a Markdown table:
 
@@ -16,6 +16,8 @@ records/second as a Markdown table:
               here once per case; its peak RSS (VmHWM) is reported per case
     function  upsert_<entity>(store_id, records::jsonb) called directly
     COPY      the same rows into an UNLOGGED scratch table without indexes
+    COPY (real tables)  the same rows into the real tables, logged, with their
+              indexes and keys (products: without their category links)
     naive     one INSERT ... ON CONFLICT DO UPDATE per record, autocommit
 
 Every figure is of inserts into empty stores (the initial sync); every run
@@ -27,14 +29,19 @@ and orders resolve to.
 Before each case the tables are emptied and refilled with 20 other stores'
 rows, then analysed, as in a live database.
 
+Each case also reports records per CPU-second: the records over the CPU seconds
+(utime + stime from /proc) of the server's process tree (HTTP) and of the
+PostgreSQL backends doing the writes, read before and after each run; other
+load on the machine does not count, but slows both.
+
 Then: the ratios HTTP/function and function/naive at 1,000-record batches,
 the time split of one 1,000-record products request, and the projected time
 of a 100k-product + 200k-customer initial sync, which is also measured
 through HTTP, one client (BENCH_INITIAL_SYNC=0 skips that).
 
 Settings (environment): BENCH_RUNS (5), BENCH_RECORDS (10000), BENCH_NAIVE_RECORDS
-(2000), BENCH_BATCHES (100,1000,5000), BENCH_CLIENTS (1,4), BENCH_ENTITIES
-(products,customers,categories,orders), BENCH_PATHS (http,function,copy,naive),
+(2000), BENCH_BATCHES (100,1000,5000), BENCH_CLIENTS (1,4), BENCH_WORKERS (1,2: server processes; 2 at 1,000-record batches only), BENCH_ENTITIES
+(products,customers,categories,orders), BENCH_PATHS (http,function,copy,copy-logged,naive),
 BENCH_CATEGORY_TREE (200: categories of each products store), BENCH_CATEGORY_RECORDS
 (1000: categories of each categories store), BENCH_BACKGROUND_STORES (20), BENCH_POOL_SIZE (10),
 BENCH_INITIAL_SYNC (1), BENCH_INITIAL_PRODUCTS (100000), BENCH_INITIAL_CUSTOMERS (200000).
@@ -50,13 +57,19 @@ import sys
 import time
 from dataclasses import dataclass
 
-from . import data, database, machine, paths, report, split
+from . import cpu, data, database, machine, paths, report, split
 from .server import Server
 
-PATH_LABELS = {"http": "HTTP", "function": "function", "copy": "COPY (unlogged)", "naive": "naive per-record"}
+PATH_LABELS = {
+    "http": "HTTP",
+    "function": "function",
+    "copy": "COPY (unlogged)",
+    "copy-logged": "COPY (real tables)",
+    "naive": "naive per-record",
+}
 RATIO_BATCH = 1000  # the batch size of the ratios; the naive path runs at it only
 ORDER_CATALOGUE = 500  # products and customers of an orders store, synced before its orders
-ROW_PATHS = ("copy", "naive")  # one row per record: not run for orders
+ROW_PATHS = ("copy", "copy-logged", "naive")  # one row per record: not run for orders
 
 
 def env_list(name, default, convert=str):
@@ -71,8 +84,10 @@ class Config:
     naive_records: int = int(os.environ.get("BENCH_NAIVE_RECORDS", 2_000))
     batches: tuple = tuple(env_list("BENCH_BATCHES", "100,1000,5000", int))
     clients: tuple = tuple(env_list("BENCH_CLIENTS", "1,4", int))
+    # Server processes (WORKERS) of the HTTP cases; more than 1 only at RATIO_BATCH.
+    workers: tuple = tuple(env_list("BENCH_WORKERS", "1,2", int))
     entities: tuple = tuple(env_list("BENCH_ENTITIES", "products,customers,categories,orders"))
-    paths: tuple = tuple(env_list("BENCH_PATHS", "http,function,copy,naive"))
+    paths: tuple = tuple(env_list("BENCH_PATHS", "http,function,copy,copy-logged,naive"))
     category_tree: int = int(os.environ.get("BENCH_CATEGORY_TREE", 200))
     # A categories case sends each store a whole tree of this many (a large store's);
     # larger batches are not run for categories.
@@ -99,11 +114,17 @@ class Result:
     clients: int
     records_per_run: int
     rates: list  # records/second of each run
-    peak_rss_mib: float = None  # the server's, HTTP only
+    cpu_rates: list  # records per CPU-second of each run: the server's (HTTP) and PostgreSQL's
+    peak_rss_mib: float = None  # the server's (its largest process), HTTP only
+    workers: int = 1  # the server's processes, HTTP only
 
     @property
     def median(self):
         return statistics.median(self.rates)
+
+    @property
+    def cpu_median(self):
+        return statistics.median(self.cpu_rates) if self.cpu_rates else None
 
 
 def log(message):
@@ -157,8 +178,9 @@ def per_client(total, batch, clients):
 class Case:
     """One path x entity x batch size x client count, run config.runs times."""
 
-    def __init__(self, config, path, entity, batch, clients):
+    def __init__(self, config, path, entity, batch, clients, workers=1):
         self.config, self.path, self.entity, self.batch, self.clients = config, path, entity, batch, clients
+        self.workers = workers
         if entity == "categories":
             self.count = config.category_records  # each store's whole tree
         else:
@@ -186,19 +208,23 @@ class Case:
             return paths.http_prepare(self.entity, self.client_batches)
         if self.path == "function":
             return paths.function_prepare(self.entity, self.client_batches)
-        if self.path == "copy":
+        if self.path in ("copy", "copy-logged"):
             return paths.copy_prepare(self.entity, self.client_batches)
         return self.client_batches
 
     def execute(self, prepared, stores, server):
-        """The elapsed seconds of one run's writes."""
+        """(elapsed seconds, CPU seconds) of one run's writes: the CPU of the server's process tree
+        (HTTP) and of the PostgreSQL backends doing the work."""
         url = self.config.url
         if self.path == "http":
-            return asyncio.run(paths.http_run(server.base_url, self.entity, prepared, stores))
+            with cpu.Meter(lambda: cpu.process_tree(server.process.pid) + cpu.backends(url)) as meter:
+                seconds = asyncio.run(paths.http_run(server.base_url, self.entity, prepared, stores))
+            return seconds, meter.seconds
         if self.path == "function":
             return asyncio.run(paths.function_run(url, self.entity, prepared, stores))
-        if self.path == "copy":
-            return paths.copy_run(url, self.entity, prepared, stores)
+        if self.path in ("copy", "copy-logged"):
+            table = database.scratch_table(self.entity) if self.path == "copy" else self.entity
+            return paths.copy_run(url, self.entity, prepared, stores, table)
         return asyncio.run(paths.naive_run(url, self.entity, prepared, stores))
 
     def verify(self, stores, sent):
@@ -209,7 +235,7 @@ class Case:
         stored = database.count_rows(self.config.url, table, store_ids)
         if stored != sum(expected):
             raise paths.BenchError(f"{self}: {stored} rows stored, {sum(expected)} sent")
-        if self.entity == "products" and self.path != "copy":
+        if self.entity == "products" and self.path not in ("copy", "copy-logged"):
             links = database.count_rows(self.config.url, "product_categories", store_ids)
             sent_links = sum(len(product["categories"]) for records in sent for product in records)
             if links != sent_links:
@@ -224,29 +250,46 @@ class Case:
         config = self.config
         prepared = self.prepare()
         database.reset(config.url, background(config))
-        server = Server(config.url, config.pool_size) if self.path == "http" else None
+        server = Server(config.url, config.pool_size, self.workers) if self.path == "http" else None
         try:
             # Warm-up, not counted: one batch per client (connections, plans, caches).
             first = [client[:1] for client in prepared]
             stores = self.fresh_stores()
             self.execute(first, stores, server)
             self.verify(stores, [client[0] for client in self.client_batches])
-            rates = []
+            rates, cpu_rates = [], []
             for _ in range(config.runs):
                 stores = self.fresh_stores()
-                seconds = self.execute(prepared, stores, server)
+                seconds, cpu_seconds = self.execute(prepared, stores, server)
                 self.verify(stores, self.records)
                 rates.append(self.clients * self.count / seconds)
+                if cpu_seconds:  # a run shorter than a clock tick (COPY) has none
+                    cpu_rates.append(self.clients * self.count / cpu_seconds)
             peak = server.peak_rss_mib() if server else None
         finally:
             if server:
                 server.stop()
-        result = Result(self.path, self.entity, self.batch, self.clients, self.clients * self.count, rates, peak)
-        log(f"  {self}: {report.rate(result.median)} records/s" + (f", server peak RSS {peak:.0f} MiB" if peak else ""))
+        result = Result(
+            self.path,
+            self.entity,
+            self.batch,
+            self.clients,
+            self.clients * self.count,
+            rates,
+            cpu_rates,
+            peak,
+            self.workers,
+        )
+        log(
+            f"  {self}: {report.rate(result.median)} records/s, "
+            + (f"{report.rate(result.cpu_median)} per CPU-second" if result.cpu_median else "under a CPU tick")
+            + (f", server peak RSS {peak:.0f} MiB" if peak else "")
+        )
         return result
 
     def __str__(self):
-        return f"{self.path} {self.entity} batch {self.batch} x {self.clients} client(s)"
+        workers = f", {self.workers} workers" if self.workers > 1 else ""
+        return f"{self.path} {self.entity} batch {self.batch} x {self.clients} client(s){workers}"
 
 
 def cases(config):
@@ -258,22 +301,35 @@ def cases(config):
                 if entity == "orders" and path in ROW_PATHS:
                     continue
                 for clients in config.clients:
-                    yield Case(config, path, entity, batch, clients)
+                    for workers in config.workers if path == "http" else [1]:
+                        if workers == 1 or batch == RATIO_BATCH:
+                            yield Case(config, path, entity, batch, clients, workers)
 
 
 # --- the report ----------------------------------------------------------------
 
 
+def http_over_function(result, by_key):
+    """An HTTP row's records/s and records per CPU-second over its function row's, as text."""
+    function = by_key.get(("function", result.entity, result.batch, result.clients))
+    if result.path != "http" or function is None or not (result.cpu_median and function.cpu_median):
+        return "–"
+    return f"{result.median / function.median:.2f} / {result.cpu_median / function.cpu_median:.2f}"
+
+
 def results_table(results):
+    by_key = {(r.path, r.entity, r.batch, r.clients): r for r in results if r.workers == 1}
     rows = [
         [
-            PATH_LABELS[r.path],
+            PATH_LABELS[r.path] + (f", {r.workers} workers" if r.workers > 1 else ""),
             r.entity,
             f"{r.batch:,}",
             r.clients,
             f"{r.records_per_run:,}",
             report.rate(r.median),
             f"{report.rate(min(r.rates))} – {report.rate(max(r.rates))}",
+            report.rate(r.cpu_median) if r.cpu_median else "–",
+            http_over_function(r, by_key),
             f"{r.peak_rss_mib:.0f}" if r.peak_rss_mib else "–",
         ]
         for r in results
@@ -286,13 +342,15 @@ def results_table(results):
         "records/run",
         "records/s (median)",
         "min – max",
+        "records/CPU-s",
+        "HTTP/function (s / CPU-s)",
         "server peak RSS MiB",
     ]
-    return report.table(headers, rows, right={2, 3, 4, 5, 6, 7})
+    return report.table(headers, rows, right={2, 3, 4, 5, 6, 7, 8, 9})
 
 
 def ratios_table(results, config):
-    by_key = {(r.path, r.entity, r.batch, r.clients): r.median for r in results}
+    by_key = {(r.path, r.entity, r.batch, r.clients): r for r in results if r.workers == 1}
     rows = []
     for entity in config.entities:
         for clients in config.clients:
@@ -303,11 +361,23 @@ def ratios_table(results, config):
                 [
                     entity,
                     clients,
-                    f"{http / function:.2f}" if http and function else "–",
-                    f"{function / naive:.1f}" if function and naive else "–",
+                    report.rate(http.cpu_median) if http else "–",
+                    f"{http.median / function.median:.2f}" if http and function else "–",
+                    f"{http.cpu_median / function.cpu_median:.2f}"
+                    if http and function and function.cpu_median
+                    else "–",
+                    f"{function.median / naive.median:.1f}" if function and naive else "–",
                 ]
             )
-    return report.table(["entity", "clients", "HTTP / function", "function / naive"], rows, right={1, 2, 3})
+    headers = [
+        "entity",
+        "clients",
+        "HTTP records/CPU-s",
+        "HTTP / function",
+        "HTTP / function per CPU-s",
+        "function / naive",
+    ]
+    return report.table(headers, rows, right={1, 2, 3, 4, 5})
 
 
 def split_section(config, results):
@@ -337,7 +407,9 @@ def split_section(config, results):
 
 def best(results, entity, clients=None):
     candidates = [
-        r for r in results if r.path == "http" and r.entity == entity and (clients is None or r.clients == clients)
+        r
+        for r in results
+        if r.path == "http" and r.entity == entity and r.workers == 1 and (clients is None or r.clients == clients)
     ]
     return max(candidates, key=lambda r: r.median) if candidates else None
 
@@ -442,7 +514,9 @@ def main():
         "as stored, one COPY per batch into an UNLOGGED table without indexes; naive: no validation, one "
         "autocommit INSERT ... ON CONFLICT per record (a product's category links in the same statement)"
     )
-    print("- server peak RSS: VmHWM of the `python -m service serve` process, started afresh for each HTTP case\n")
+    print(
+        "- server peak RSS: VmHWM of the `python -m service serve` process (with 2 workers: of the larger), started afresh for each HTTP case; records/CPU-s: records over the CPU seconds (/proc utime + stime) of the server's processes and of the PostgreSQL backends writing, per run\n"
+    )
     print(results_table(results))
     print(f"\n### Ratios at {RATIO_BATCH:,}-record batches\n")
     print(ratios_table(results, config))

@@ -4,12 +4,15 @@
     function  SELECT upsert_<entity>(store_id, records::jsonb): the design's ceiling
     copy      COPY of the same rows into an UNLOGGED, index-free scratch table:
               the database's ceiling
+    copy-logged  the same COPY into the real tables, logged, with their indexes and
+              keys (products: no category links): the ceiling of writing these rows
     naive     one INSERT ... ON CONFLICT DO UPDATE per record through aiopg,
               autocommit (what a straightforward implementation does)
 
 Each path has a prepare step (untimed: encoding, validating, formatting the
 batches once per case) and a run step that returns the elapsed seconds of the
-writes alone. Every client is one store, sending its batches one after the
+writes alone (the function, COPY and naive paths: with the CPU seconds of their
+PostgreSQL backends). Every client is one store, sending its batches one after the
 other, as one WooCommerce plugin does; clients run concurrently.
 """
 
@@ -29,7 +32,7 @@ from tornado.httpclient import AsyncHTTPClient
 from service.entities import ENTITIES
 from service.validation import validate_batch
 
-from . import database
+from . import cpu, database
 
 TIMEOUT_S = 600
 
@@ -87,20 +90,23 @@ def function_prepare(entity_name, client_batches):
 
 
 async def timed_per_store(url, stores, work, one_store):
-    """Seconds for one_store(cursor, store_id, its work) to run for all stores at once,
-    each store on a connection of its own (opened before the clock starts)."""
+    """(seconds, backends' CPU seconds) for one_store(cursor, store_id, its work) to run for all
+    stores at once, each store on a connection of its own (opened before the clock starts)."""
     connections = [await aiopg.connect(url, timeout=TIMEOUT_S) for _ in stores]
+    pids = [conn.raw.get_backend_pid() for conn in connections]
 
     async def run(conn, store_id, store_work):
         async with conn.cursor() as cur:
             await one_store(cur, store_id, store_work)
 
     try:
-        began = time.perf_counter()
-        await asyncio.gather(
-            *(run(conn, store_id, store_work) for conn, (store_id, _), store_work in zip(connections, stores, work))
-        )
-        return time.perf_counter() - began
+        with cpu.Meter(lambda: pids) as meter:
+            began = time.perf_counter()
+            await asyncio.gather(
+                *(run(conn, store_id, store_work) for conn, (store_id, _), store_work in zip(connections, stores, work))
+            )
+            seconds = time.perf_counter() - began
+        return seconds, meter.seconds
     finally:
         for conn in connections:
             await conn.close()
@@ -205,10 +211,10 @@ def copy_prepare(entity_name, client_batches):
     return prepared
 
 
-def copy_run(url, entity_name, lines, stores):
-    """One COPY per batch; one thread and connection per store."""
+def copy_run(url, entity_name, lines, stores, table):
+    """(seconds, backends' CPU seconds) of one COPY per batch into table; one thread and connection per store."""
     statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
-        sql.Identifier(database.scratch_table(entity_name)),
+        sql.Identifier(table),
         sql.SQL(", ").join(map(sql.Identifier, database.SCRATCH_COLUMNS[entity_name])),
     )
     # The store's id is the first column: formatted here, before the clock starts.
@@ -217,6 +223,7 @@ def copy_run(url, entity_name, lines, stores):
         for (store_id, _), store_lines in zip(stores, lines)
     ]
     connections = [psycopg2.connect(url) for _ in stores]
+    pids = [conn.get_backend_pid() for conn in connections]
 
     def one_store(conn, store_payloads):
         conn.autocommit = True  # one transaction per COPY, as per batch elsewhere
@@ -225,11 +232,12 @@ def copy_run(url, entity_name, lines, stores):
                 cur.copy_expert(statement, io.BytesIO(payload))
 
     try:
-        with concurrent.futures.ThreadPoolExecutor(len(stores)) as pool:
+        with concurrent.futures.ThreadPoolExecutor(len(stores)) as pool, cpu.Meter(lambda: pids) as meter:
             began = time.perf_counter()
             for future in [pool.submit(one_store, conn, p) for conn, p in zip(connections, payloads)]:
                 future.result()
-            return time.perf_counter() - began
+            seconds = time.perf_counter() - began
+        return seconds, meter.seconds
     finally:
         for conn in connections:
             conn.close()

@@ -11,6 +11,8 @@ import sys
 import time
 import urllib.request
 
+from .cpu import process_tree
+
 
 def free_port():
     with socket.socket() as sock:
@@ -30,10 +32,16 @@ def status_kib(pid, field):
 class Server:
     """A running service process on a free port; use as a context manager."""
 
-    def __init__(self, database_url, pool_size):
+    def __init__(self, database_url, pool_size, workers=1):
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(self.port), "POOL_SIZE": str(pool_size)}
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "PORT": str(self.port),
+            "POOL_SIZE": str(pool_size),
+            "WORKERS": str(workers),
+        }
         # Its log (one access line per request) is written, as in production, and discarded.
         self.process = subprocess.Popen(
             [sys.executable, "-m", "service", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -55,8 +63,8 @@ class Server:
         raise RuntimeError("the server did not become healthy")
 
     def peak_rss_mib(self):
-        """The process's peak resident set size so far, in MiB."""
-        return status_kib(self.process.pid, "VmHWM") / 1024
+        """The largest peak resident set size so far of its processes (workers), in MiB."""
+        return max(status_kib(pid, "VmHWM") for pid in process_tree(self.process.pid)) / 1024
 
     def stop(self):
         if self.process.poll() is None:

@@ -1,7 +1,6 @@
 """The service's and the operator's command line: python -m service COMMAND (--help lists them)."""
 
 import argparse
-import asyncio
 import contextlib
 import logging
 import shutil
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import psycopg2
 
-from . import embedded, logs, server
+from . import embedded, logs, workers
 from .auth import hash_token, new_token
 from .config import Config
 from .migrate import migrate
@@ -74,7 +73,7 @@ def print_token(token):
 
 
 def cmd_serve(config, args):
-    asyncio.run(server.run(config))
+    return workers.run(config)
 
 
 def cmd_migrate(config, args):

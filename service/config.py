@@ -28,7 +28,9 @@ class Config:
     max_reported_errors: int = 100
     # Bounds a stuck batch; the client gets 503 and may retry.
     statement_timeout_ms: int = 60_000
-    pool_size: int = 10
+    pool_size: int = 10  # per worker process
+    # Server processes on the one port (service/workers.py); 0: one per core.
+    workers: int = 1
     # How long SIGTERM waits for in-flight batches before closing.
     shutdown_timeout_s: float = 30.0
     # Encrypts the stores' webhook secrets in the database (README, WooCommerce webhooks);

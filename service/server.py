@@ -14,10 +14,11 @@ from .logs import log_loop_exception, request_id_of
 log = logging.getLogger("wcsync.server")
 
 
-async def serve(config, stopping, ready=None):
+async def serve(config, stopping, ready=None, sockets=None):
     """Serves until the stopping event is set; in-flight batches may finish.
 
-    ready, if given, is set once the server listens (for tests and tools).
+    ready, if given, is set once the server listens (for tests and tools);
+    sockets, if given, are listening already (service/workers.py), else it binds config.port.
     """
     loop = asyncio.get_running_loop()
     previous_handler = loop.get_exception_handler()
@@ -25,7 +26,10 @@ async def serve(config, stopping, ready=None):
     pool = await db.create_pool(config)
     app = Application(config, pool)
     server = make_server(app, config)
-    server.listen(config.port)
+    if sockets:
+        server.add_sockets(sockets)
+    else:
+        server.listen(config.port)
     log.info("listening on port %d", config.port)
     if ready is not None:
         ready.set()
@@ -91,9 +95,9 @@ def make_server(app, config):
     )
 
 
-async def run(config):
+async def run(config, sockets=None):
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
-    await serve(config, stopping)
+    await serve(config, stopping, sockets=sockets)

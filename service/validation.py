@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
-import cerberus
+from .compiled_validator import CompiledValidator
 
 
 def _reject_constant(name):
@@ -30,7 +30,7 @@ class ValidatedBatch:
     errors: list  # one {index, id, reason} per skipped record
 
 
-class RecordValidator(cerberus.Validator):
+class RecordValidator(CompiledValidator):
     """Cerberus' Validator without its one mandatory rule, 'nullable'.
 
     project() has already dropped every null, so the rule could only ever
@@ -143,11 +143,15 @@ def serialise(doc, record_lists=()):
     return text, None
 
 
+# json.dumps with these arguments, without building an encoder per record.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=float)
+
+
 def _exact_json(doc, record_lists=()):
     """doc as compact JSON, its Decimal fields and the items of its record_lists written exactly."""
     exact = [name for name, value in doc.items() if type(value) is Decimal or name in record_lists]
     if not exact:
-        return json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=float)
+        return _ENCODER.encode(doc)
     text = _exact_json({name: value for name, value in doc.items() if name not in exact})
     # field names are the schema's own: nothing to escape
     parts = [

@@ -12,12 +12,16 @@
 -- category links and the error list all come from the same parsed input.
 CREATE OR REPLACE FUNCTION upsert_product_rows(p_store_id uuid, p_records jsonb,
                                                OUT unchanged integer, OUT errors jsonb)
-LANGUAGE sql AS $$
+-- plpgsql, so that the statement's plan is kept for the session instead of made on
+-- every call; generic, as a SQL function's always was (a plan for one store's values
+-- can pick nested loops that cost a fresh store many times more).
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
     -- Waits for a running category batch of the store (see category_lock_key);
     -- the statement below then sees its categories.
-    SELECT pg_advisory_xact_lock_shared(category_lock_key(p_store_id));
+    PERFORM pg_advisory_xact_lock_shared(category_lock_key(p_store_id));
     -- And for a running order batch (see order_lock_key): its items then resolve below.
-    SELECT pg_advisory_xact_lock_shared(order_lock_key(p_store_id));
+    PERFORM pg_advisory_xact_lock_shared(order_lock_key(p_store_id));
 
     WITH raw AS MATERIALIZED (
         SELECT e.ord - 1 AS idx,
@@ -186,6 +190,8 @@ LANGUAGE sql AS $$
            (SELECT coalesce(jsonb_agg(jsonb_build_object(
                        'index', idx, 'id', reported_id(wc_product_id), 'reason', reason) ORDER BY idx), '[]')
               FROM checked WHERE reason IS NOT NULL)
+      INTO unchanged, errors;
+END
 $$;
 
 CREATE OR REPLACE FUNCTION upsert_products(p_store_id uuid, p_records jsonb, p_sync_log_id uuid DEFAULT NULL)

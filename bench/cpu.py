@@ -1,0 +1,62 @@
+"""CPU seconds spent by the processes doing a case's work, from /proc: the service and its
+PostgreSQL backends (read as root, or as the user both run as)."""
+
+import os
+from contextlib import closing
+
+import psycopg2
+
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid):
+    """/proc/<pid>/stat's fields after the command name (fields 3...), or None once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def cpu_seconds(pid):
+    """utime + stime of pid so far (0 once it is gone)."""
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / TICKS_PER_SECOND if fields else 0.0
+
+
+def process_tree(pid):
+    """pid and its live descendants (a server's worker processes)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = _stat(entry)
+            if fields:
+                children.setdefault(int(fields[1]), []).append(int(entry))
+    found, pending = [], [pid]
+    while pending:
+        found.append(pending.pop())
+        pending.extend(children.get(found[-1], ()))
+    return found
+
+
+def backends(url):
+    """The pids of the backends connected to url's database, this query's own left out."""
+    with closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
+        cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        return [pid for (pid,) in cur.fetchall()]
+
+
+class Meter:
+    """CPU seconds of the processes pids() names, over a with block: a process that appears
+    counts from 0; one that ends inside the block is missed, so the work's processes must outlive it."""
+
+    def __init__(self, pids):
+        self.pids = pids
+        self.seconds = None
+
+    def __enter__(self):
+        self.before = {pid: cpu_seconds(pid) for pid in self.pids()}
+        return self
+
+    def __exit__(self, *exc_info):
+        self.seconds = sum(cpu_seconds(pid) - self.before.get(pid, 0.0) for pid in self.pids())

@@ -1,0 +1,107 @@
+"""A Cerberus Validator that works out once per schema what Cerberus works out for every field of
+every record: each field's queue of rules with their handlers, and the required fields.
+
+The rules, their handlers and their messages are Cerberus' own; only the bookkeeping around
+them is done ahead. It reproduces BareValidator.validate and its private steps of Cerberus 1.3
+(setup.py pins that minor version); tests/test_compiled_validator.py compares its verdicts and
+messages with stock Cerberus on every case of the case tables. Anything else (another schema
+passed to validate(), normalisation, updates, child validators, ignore_none_values) goes through
+Cerberus' own validate().
+"""
+
+from collections.abc import Iterable
+
+import cerberus
+from cerberus import errors
+from cerberus.validator import _SchemaRuleTypeError
+
+# Never validated as rules of a field (BareValidator.__validate_definitions).
+NOT_RULES = ("allow_unknown", "require_all", "meta", "required")
+
+
+class CompiledValidator(cerberus.Validator):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._plan = None
+        self._plan_schema = None
+
+    def _compile(self):
+        """{field: ({rule: check(field, value)} in Cerberus' order, the one check or None)}, and the
+        required fields."""
+        fields = {}
+        for field, definitions in self.schema.items():
+            definitions = self._resolve_rules_set(definitions)
+            queue = [x for x in self.priority_validations if x in definitions or x in self.mandatory_validations]
+            queue.extend(x for x in self.mandatory_validations if x not in queue)
+            queue.extend(
+                x for x in definitions if x not in queue and x not in self.normalization_rules and x not in NOT_RULES
+            )
+            calls = {rule: self._handler(rule, definitions.get(rule)) for rule in queue}
+            fields[field] = (calls, next(iter(calls.values())) if len(calls) == 1 else None)
+        required = {
+            field
+            for field, definitions in self.schema.items()
+            if self._resolve_rules_set(definitions).get("required", self.require_all) is True
+        }
+        self._plan, self._plan_schema = (fields, frozenset(required)), self.schema
+
+    def _handler(self, rule, constraint):
+        """rule's check of (field, value): a check_with function is called as Cerberus would."""
+        if rule == "check_with" and callable(constraint) and not isinstance(constraint, (str, Iterable)):
+            error = self._error
+            return lambda field, value: constraint(field, value, error)
+        handler = getattr(self, "_validate_" + rule.replace(" ", "_"), None)
+        if handler is None:
+            raise RuntimeError(f"There's no handler for '{rule}' in the 'validate' domain.")
+        return lambda field, value: handler(constraint, field, value)
+
+    def validate(self, document, schema=None, update=False, normalize=True):
+        if schema is not None or update or normalize or self.is_child or self.ignore_none_values:
+            return super().validate(document, schema, update, normalize)
+        if self._plan_schema is not self.schema:
+            self._compile()
+        fields, required = self._plan
+        self.update = False
+        self._unrequired_by_excludes = set()
+        self._BareValidator__init_processing(document)
+        for field in self.document:
+            rules = fields.get(field)
+            if rules is None:
+                self._BareValidator__validate_unknown_fields(field)
+            else:
+                self._check_field(rules, field)
+        self._check_required(required)
+        self.error_handler.end(self)
+        return not bool(self._errors)
+
+    __call__ = validate
+
+    def _check_field(self, rules, field):
+        """BareValidator.__validate_definitions, its queue given: a rule may drop those queued after it."""
+        value = self.document[field]
+        rules, only = rules
+        if only is not None:  # one rule: none left for it to drop
+            self._remaining_rules = []
+            try:  # noqa: SIM105 (suppress() costs a context manager per field)
+                only(field, value)
+            except _SchemaRuleTypeError:
+                pass
+            return
+        self._remaining_rules = list(rules)
+        while self._remaining_rules:
+            try:
+                if rules[self._remaining_rules.pop(0)](field, value):
+                    break
+            except _SchemaRuleTypeError:
+                break
+        self._remaining_rules = []
+
+    def _check_required(self, required):
+        """BareValidator.__validate_required_fields, with ignore_none_values off."""
+        for field in (required - self._unrequired_by_excludes) - set(self.document):
+            self._error(field, errors.REQUIRED_FIELD)
+        if self._unrequired_by_excludes:
+            fields = {field for field, value in self.document.items() if value is not None}
+            if self._unrequired_by_excludes.isdisjoint(fields):
+                for field in self._unrequired_by_excludes - fields:
+                    self._error(field, errors.REQUIRED_FIELD)

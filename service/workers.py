@@ -1,0 +1,87 @@
+"""WORKERS server processes on one port: each with its own event loop and pool, accepting from
+one listening socket bound before the fork. The parent serves nothing: it forwards SIGTERM and
+SIGINT to the workers, each of which shuts down gracefully, and waits for them all. A worker
+that exits on its own stops the others, so that the supervisor above restarts the service."""
+
+import asyncio
+import logging
+import os
+import signal
+
+import tornado.netutil
+
+from . import server
+
+log = logging.getLogger("wcsync.workers")
+
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
+
+def worker_count(setting):
+    """WORKERS: 0 is one per usable core."""
+    return setting if setting > 0 else len(os.sched_getaffinity(0))
+
+
+def run(config):
+    """Serves until SIGTERM or SIGINT; the exit status: 0 once every worker stopped cleanly."""
+    count = worker_count(config.workers)
+    if count == 1:
+        asyncio.run(server.run(config))
+        return 0
+    sockets = tornado.netutil.bind_sockets(config.port)
+    # Blocked until every worker is known, so that none misses the signal.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    workers = set()
+    for _ in range(count):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(serve_worker(config, sockets))
+        workers.add(pid)
+    log.info("%d workers on port %d: %s", count, config.port, " ".join(map(str, sorted(workers))))
+    return supervise(workers, sockets)
+
+
+def serve_worker(config, sockets):
+    """A worker's life: its exit status. It never returns into the parent's code (os._exit)."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    try:
+        asyncio.run(server.run(config, sockets))
+        return 0
+    except BaseException:
+        log.exception("worker %d failed", os.getpid())
+        return 1
+    finally:
+        logging.shutdown()
+
+
+def supervise(workers, sockets):
+    stopping = False
+
+    def stop(signum, frame=None):
+        nonlocal stopping
+        stopping = True
+        for pid in workers:
+            os.kill(pid, signum)
+
+    previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    status = 0
+    try:
+        while workers:
+            pid, wait_status = os.wait()
+            workers.discard(pid)
+            code = os.waitstatus_to_exitcode(wait_status)
+            if code or not stopping:
+                log.error("worker %d exited with %d%s", pid, code, "" if stopping else ": stopping the others")
+                status = 1
+                if not stopping:
+                    stop(signal.SIGTERM)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for sock in sockets:
+            sock.close()
+    log.info("all workers stopped")
+    return status
