@@ -64,7 +64,7 @@ def port(http_server, http_port):
 
 
 @pytest.mark.gen_test(timeout=20)
-async def test_past_the_limit_a_batch_is_429_before_its_body_is_read(port, store, query, config, post):
+async def test_past_the_limit_a_batch_is_429_before_its_body_is_read(port, store, query, config, post, http_client):
     assert config.store_in_flight == 2
     writers = [await stalled_batch(port, store.token, query, store.id, n) for n in (1, 2)]
 
@@ -76,6 +76,8 @@ async def test_past_the_limit_a_batch_is_429_before_its_body_is_read(port, store
     assert_error(response, 429, "too_many_requests")
     assert response.headers["Retry-After"] == "1"
     assert held_slots(query, store.id) == 2
+    metrics = (await http_client.fetch(f"http://127.0.0.1:{port}/metrics")).body.decode()
+    assert 'wcsync_http_requests_total{route="/api/sync/products",status="429"} 2.0' in metrics
 
     for writer in writers:  # gone mid-body: their slots are given back
         writer.close()
