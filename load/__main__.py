@@ -4,6 +4,7 @@
     LOAD_STORES=200 make load
     LOAD_URL=http://localhost:8080 LOAD_DATABASE_URL=postgresql://localhost:5432/wcsync make load
                                     # against `make run`'s server and database
+    LOAD_SCENARIO=noisy make load   # one store floods, the others send small batches (below)
 
 Each simulated store sends its categories, products, customers and orders
 (1-5 line items each) in batches, in an order of its own, concurrently with
@@ -13,6 +14,16 @@ LOAD_DATABASE_URL). The run is bounded by LOAD_SECONDS. Afterwards the
 database must hold every record sent exactly once per store, and every
 sync log must be completed, every order item and order must be resolved to
 its product and customer; the script exits non-zero otherwise.
+
+LOAD_SCENARIO=noisy: the noisy neighbour. One store pushes LOAD_FLOOD_BATCH
+(3,000) products a batch from LOAD_FLOOD_CONNECTIONS (12) connections, back to
+back, waiting Retry-After when told to (429) and sending its body only once
+the server asks for it (Expect: 100-continue, as curl does for large bodies);
+LOAD_QUIET_STORES (1) others each send 10 products every 0.5 s. After
+LOAD_SECONDS (30 here) it reports the quiet stores' latency beside the
+flooding store's throughput, and exits non-zero on any 5xx, any failed
+request, a 429 without Retry-After, or a quiet p95 of LOAD_QUIET_P95_MS (1500) or more.
+LOAD_WORKERS sets the server's WORKERS.
 """
 
 import asyncio
@@ -26,7 +37,7 @@ from dataclasses import dataclass, field
 
 import psycopg2
 from psycopg2 import sql
-from tornado.httpclient import AsyncHTTPClient
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from bench.server import Server
 from service.auth import hash_token, new_token
@@ -35,13 +46,20 @@ from service.migrate import migrate
 
 DATABASE_URL = os.environ.get("LOAD_DATABASE_URL", "postgresql://localhost:5432/wcsync_load")
 STORES = int(os.environ.get("LOAD_STORES", 50))
-SECONDS = float(os.environ.get("LOAD_SECONDS", 120))
+SECONDS = float(os.environ.get("LOAD_SECONDS", 30 if os.environ.get("LOAD_SCENARIO") == "noisy" else 120))
 PRODUCTS = int(os.environ.get("LOAD_PRODUCTS", 2000))
 CUSTOMERS = int(os.environ.get("LOAD_CUSTOMERS", 2000))
 CATEGORIES = int(os.environ.get("LOAD_CATEGORIES", 40))
 ORDERS = int(os.environ.get("LOAD_ORDERS", 2000))
 BATCH = int(os.environ.get("LOAD_BATCH", 500))
 SERVER_URL = os.environ.get("LOAD_URL")  # unset: start a server of our own
+SCENARIO = os.environ.get("LOAD_SCENARIO", "catalogues")
+WORKERS = int(os.environ.get("LOAD_WORKERS", 1))
+FLOOD_CONNECTIONS = int(os.environ.get("LOAD_FLOOD_CONNECTIONS", 12))
+FLOOD_BATCH = int(os.environ.get("LOAD_FLOOD_BATCH", 3000))
+QUIET_STORES = int(os.environ.get("LOAD_QUIET_STORES", 1))
+QUIET_BATCH, QUIET_EVERY_S = 10, 0.5
+QUIET_P95_MS = float(os.environ.get("LOAD_QUIET_P95_MS", 1500))
 
 
 @dataclass
@@ -216,7 +234,110 @@ async def run(stores, base_url):
     return stats, time.monotonic() - began
 
 
+def percentile(sorted_values, fraction):
+    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * fraction))]
+
+
+@dataclass
+class Flood:
+    answered: dict = field(default_factory=dict)  # status -> count
+    records: int = 0  # records of batches answered 200
+    missing_retry_after: int = 0
+
+
+async def flood(client, url, store, records, result, deadline):
+    """One of the flooding store's connections: batch after batch, waiting Retry-After when refused."""
+    body = json.dumps({"products": records})
+    while time.monotonic() < deadline:
+        response = await client.fetch(
+            HTTPRequest(
+                url,
+                method="POST",
+                body=body,
+                request_timeout=300,
+                expect_100_continue=True,
+                headers={"Authorization": f"Bearer {store.token}", "Content-Type": "application/json"},
+            ),
+            raise_error=False,
+        )
+        result.answered[response.code] = result.answered.get(response.code, 0) + 1
+        if response.code == 200:
+            result.records += len(records)
+        elif response.code in (429, 503):
+            retry_after = response.headers.get("Retry-After")
+            if retry_after is None:
+                result.missing_retry_after += 1
+            await asyncio.sleep(float(retry_after or 1))
+
+
+async def quiet(client, url, store, stats, deadline):
+    """A store at a normal pace: 10 products every 0.5 s (or as soon as the last one is answered)."""
+    n = 0
+    while time.monotonic() < deadline:
+        began = time.monotonic()
+        body = json.dumps({"products": store.catalogue["products"][n % PRODUCTS : n % PRODUCTS + QUIET_BATCH]})
+        response = await client.fetch(
+            url,
+            method="POST",
+            body=body,
+            raise_error=False,
+            request_timeout=300,
+            headers={"Authorization": f"Bearer {store.token}", "Content-Type": "application/json"},
+        )
+        stats.latencies.append(time.monotonic() - began)
+        if response.code != 200:
+            stats.errors[response.code] = stats.errors.get(response.code, 0) + 1
+        n += QUIET_BATCH
+        await asyncio.sleep(max(0, began + QUIET_EVERY_S - time.monotonic()))
+
+
+async def noisy_run(stores, base_url):
+    AsyncHTTPClient.configure(None, max_clients=FLOOD_CONNECTIONS + len(stores))
+    client = AsyncHTTPClient()
+    noisy, quiet_stores = stores[0], stores[1:]
+    url = f"{base_url}/api/sync/products"
+    records = (noisy.catalogue["products"] * (-(-FLOOD_BATCH // PRODUCTS)))[:FLOOD_BATCH]
+    result, stats = Flood(), Stats()
+    began = time.monotonic()
+    deadline = began + SECONDS
+    await asyncio.gather(
+        *(flood(client, url, noisy, records, result, deadline) for _ in range(FLOOD_CONNECTIONS)),
+        *(quiet(client, url, store, stats, deadline) for store in quiet_stores),
+    )
+    return result, stats, time.monotonic() - began
+
+
+def noisy_main():
+    migrate(DATABASE_URL)
+    stores = create_stores(1 + QUIET_STORES)
+    if SERVER_URL:
+        result, stats, elapsed = asyncio.run(noisy_run(stores, SERVER_URL))
+    else:
+        with Server(DATABASE_URL, pool_size=10, workers=WORKERS) as server:
+            result, stats, elapsed = asyncio.run(noisy_run(stores, server.base_url))
+    ms = sorted(latency * 1000 for latency in stats.latencies)
+    print(
+        f"noisy neighbour, {elapsed:.0f} s, WORKERS={WORKERS}: 1 store flooding from {FLOOD_CONNECTIONS} connections "
+        f"with {FLOOD_BATCH}-product batches; {QUIET_STORES} quiet store(s), {QUIET_BATCH} products every "
+        f"{QUIET_EVERY_S} s"
+    )
+    print(
+        f"quiet stores: {len(ms)} batches, p50 {statistics.median(ms):.0f} ms, p95 {percentile(ms, 0.95):.0f} ms, "
+        f"p99 {percentile(ms, 0.99):.0f} ms, max {ms[-1]:.0f} ms; not 200: {stats.errors or 0}"
+    )
+    answered = dict(sorted(result.answered.items()))
+    print(
+        f"flooding store: {result.records / elapsed:.0f} records/s stored ({answered.get(200, 0)} batches), "
+        f"answers {answered}, 429/503 without Retry-After {result.missing_retry_after}"
+    )
+    server_errors = sum(count for status, count in [*answered.items(), *stats.errors.items()] if status >= 500)
+    failed = server_errors or stats.errors or result.missing_retry_after or set(answered) - {200, 429}
+    return 1 if failed or percentile(ms, 0.95) >= QUIET_P95_MS else 0
+
+
 def main():
+    if SCENARIO == "noisy":
+        return noisy_main()
     migrate(DATABASE_URL)
     stores = create_stores(STORES)
     if SERVER_URL:  # a running server, e.g. make run's, whose database is LOAD_DATABASE_URL

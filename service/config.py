@@ -29,6 +29,11 @@ class Config:
     # Bounds a stuck batch; the client gets 503 and may retry.
     statement_timeout_ms: int = 60_000
     pool_size: int = 10  # per worker process
+    # A store's batches in flight at once, across every worker and instance sharing the database:
+    # one more is answered 429 (README, Limits). Each holds one of the pool's connections.
+    store_in_flight: int = 2
+    # How long a request waits for a connection of the pool at most; then 503 with Retry-After.
+    pool_wait_s: float = 5.0
     # Server processes on the one port (service/workers.py); 0: one per core.
     workers: int = 1
     # How long SIGTERM waits for in-flight batches before closing.

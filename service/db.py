@@ -29,6 +29,7 @@ async def create_pool(config):
         on_connect=keep_statements_out_of_the_server_log,
     )
     pool.waiting = 0  # callers of connection() without one yet (GET /metrics); aiopg counts none
+    pool.wait_s = config.pool_wait_s  # how long a caller waits for a connection at most (PoolBusy)
     return pool
 
 
@@ -77,27 +78,100 @@ async def execute(cur, query, params=()):
         raise cancelled_query from None
 
 
-@contextlib.asynccontextmanager
-async def connection(pool):
-    """pool.acquire(), counting the caller in pool.waiting until it has its connection, and
-    past a race of aiopg's: a free connection that dies while the pool opens another fails
-    acquire's `assert not conn.closed` (aiopg/pool.py, _acquire). The dead one is out of the
-    pool by then, so acquiring again gets a live one."""
+class PoolBusy(TimeoutError):
+    """No connection of the pool came free within POOL_WAIT_S: the caller answers 503, never queues on."""
+
+
+async def acquire(pool):
+    """pool.acquire() within pool.wait_s (else PoolBusy), counting the caller in pool.waiting until
+    it has its connection, and past a race of aiopg's: a free connection that dies while the pool
+    opens another fails acquire's `assert not conn.closed` (aiopg/pool.py, _acquire). The dead one
+    is out of the pool by then, so acquiring again gets a live one."""
     pool.waiting += 1
     try:
-        for attempt in (1, 2, 3):
-            try:
-                conn = await pool.acquire()
-                break
-            except AssertionError:
-                if attempt == 3:
-                    raise
+        async with asyncio.timeout(getattr(pool, "wait_s", None)):
+            for attempt in (1, 2, 3):
+                try:
+                    return await pool.acquire()
+                except AssertionError:
+                    if attempt == 3:
+                        raise
+    except TimeoutError:
+        if asyncio.current_task().cancelling():
+            raise
+        raise PoolBusy(f"no connection within {pool.wait_s} s") from None
     finally:
         pool.waiting -= 1
+
+
+@contextlib.asynccontextmanager
+async def connection(pool):
+    """A connection of the pool (acquire()), given back at the end."""
+    conn = await acquire(pool)
     try:
         yield conn
     finally:
         await pool.release(conn)
+
+
+# A store's batches in flight are counted by session advisory locks, the one place every worker
+# process and service instance sharing the database sees: slot n of store s is the lock
+# (hashtext('wcsync-inflight'), hashtext(s || ':' || n)), n in 1..STORE_IN_FLIGHT. The first free
+# one is taken without waiting (generate_series yields 1, 2, ... and LIMIT stops at the first lock
+# taken); none free: the store is at its limit.
+TAKE_SLOT = """
+    SELECT n FROM generate_series(1, %s) AS n
+     WHERE pg_try_advisory_lock(hashtext('wcsync-inflight'), hashtext(%s::text || ':' || n))
+     LIMIT 1
+"""
+RELEASE_SLOT = "SELECT pg_advisory_unlock(hashtext('wcsync-inflight'), hashtext(%s::text || ':' || %s))"
+
+
+class Slot:
+    """One of a store's in-flight slots: a connection of the pool, holding the slot's advisory lock
+    for as long as the batch runs on it. release() unlocks it and gives the connection back; a
+    connection that dies (or cannot unlock) takes its lock with it, as its session ends."""
+
+    def __init__(self, pool, conn, store_id, number):
+        self.pool, self.conn, self.store_id, self.number = pool, conn, store_id, number
+
+    async def release(self):
+        conn, self.conn = self.conn, None
+        if conn is None:  # released already
+            return
+        try:
+            if not conn.closed:
+                async with conn.cursor() as cur:
+                    await execute(cur, RELEASE_SLOT, (self.store_id, self.number))
+        except (TimeoutError, psycopg2.Error, asyncio.CancelledError):
+            conn.close()  # the lock goes with the session
+            log.warning("in-flight slot %d of store %s released by closing its connection", self.number, self.store_id)
+        finally:
+            await self.pool.release(conn)
+
+
+async def take_slot(pool, store_id, limit):
+    """A Slot of the store, on a connection of its own; None when the store has `limit` batches in
+    flight already (across every process sharing the database). PoolBusy when no connection
+    comes free in time. A dead idle connection (the database restarted) is dropped and the slot
+    tried once more on a new one, as fetch_one does."""
+    for attempt in (1, 2):
+        conn = await acquire(pool)
+        try:
+            async with conn.cursor() as cur:
+                await execute(cur, TAKE_SLOT, (limit, store_id))
+                row = await cur.fetchone()
+        except BaseException as exc:
+            conn.close()  # whether or not the lock was taken, it goes with the session
+            await pool.release(conn)
+            if attempt == 1 and isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError)):
+                await pool.clear()
+                continue
+            raise
+        if row is None:
+            await pool.release(conn)
+            return None
+        return Slot(pool, conn, store_id, row[0])
 
 
 async def fetch_one(pool, query, params=()):
@@ -132,7 +206,7 @@ class RunBatch:
     number: int
 
 
-async def sync_batch(pool, store_id, entity, records_json, records_received, run=None, skipped_ids=()):
+async def sync_batch(pool, store_id, entity, records_json, records_received, run=None, skipped_ids=(), slot=None):
     """Runs one batch through the entity's SQL function.
 
     The 'running' sync log is committed first (retried on a dead connection:
@@ -140,16 +214,23 @@ async def sync_batch(pool, store_id, entity, records_json, records_received, run
     sweeps later); if the function call then dies (connection lost, statement
     timeout), settle() finds out from a fresh connection what became of it. A batch of a run (run, a RunBatch) also names the ids of
     the records skipped before the call that had a valid one: they count as
-    carried (sql/sync_runs.sql).
+    carried (sql/sync_runs.sql). With a slot (take_slot), both run on the slot's connection.
     """
     run_id, number = (run.run_id, run.number) if run else (None, None)
-    (sync_log_id,) = await fetch_one(
-        pool,
+    start = (
         "SELECT sync_log_start(%s, %s, %s, %s, %s, %s::bigint[])",
         (store_id, entity.name, records_received, run_id, number, list(skipped_ids)),
     )
+    if slot is None:
+        (sync_log_id,) = await fetch_one(pool, *start)
+    else:  # the slot's connection is the batch's: not retried elsewhere, its slot would not follow
+        async with slot.conn.cursor() as cur:
+            await execute(cur, *start)
+            (sync_log_id,) = await cur.fetchone()
     try:
-        async with connection(pool) as conn, conn.cursor() as cur:
+        async with contextlib.AsyncExitStack() as stack:
+            conn = slot.conn if slot is not None else await stack.enter_async_context(connection(pool))
+            cur = await stack.enter_async_context(conn.cursor())
             await execute(cur, entity.query, (store_id, records_json, sync_log_id))
             row = await cur.fetchone()
     except (TimeoutError, psycopg2.Error) as exc:

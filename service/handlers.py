@@ -19,7 +19,7 @@ from .auth import bearer_token, hash_token
 from .body import BodyBuffer, announces_body, framing_problem, has_more_items, media_type
 from .checks import MAX_BIGINT
 from .logs import REQUEST_ID, log_uncaught, request_id_of
-from .validation import merge_errors, parse_json, validate_batch
+from .validation import merge_errors, parse_json, validate_batch_yielding
 
 log = logging.getLogger("wcsync.http")
 
@@ -31,10 +31,14 @@ ERROR_CODES = {
     405: "method_not_allowed",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    429: "too_many_requests",
     500: "internal_error",
     503: "service_unavailable",
 }
 RETRY_AFTER_SECONDS = 5
+# A store at its in-flight limit: one of its batches usually ends within a second.
+BUSY_RETRY_AFTER_SECONDS = 1
+RELEASING = set()  # the tasks releasing slots, kept from the garbage collector until done
 LOGGED_SKIPS = 3  # skipped records named in the log line of a batch; the response lists more
 
 # What a lost, restarting or overloaded database looks like from here.
@@ -65,7 +69,16 @@ class ApiError(tornado.web.HTTPError):
 
 
 def database_error(exc, sync_log_id=None):
-    """503 for an unreachable database, else 500; naming the batch's sync log, if there is one."""
+    """503 for an unreachable database or a busy pool, else 500; naming the batch's sync log, if there is one."""
+    if isinstance(exc, db.PoolBusy):
+        log.warning("no database connection came free in time")
+        return ApiError(
+            503,
+            "service_unavailable",
+            "Every database connection is busy; retry later.",
+            {"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)},
+            sync_log_id=sync_log_id,
+        )
     if isinstance(exc, DATABASE_UNAVAILABLE):
         log.warning("database unavailable: %s", type(exc).__name__)
         return ApiError(
@@ -367,6 +380,7 @@ class SyncHandler(BodyHandler):
 
     def initialize(self, entity):
         super().initialize()
+        self.slot = None  # a db.Slot from take_slot(), until the batch is answered
         self.entity = entity
         self.route = f"/api/sync/{entity.name}"
 
@@ -377,6 +391,40 @@ class SyncHandler(BodyHandler):
             raise tornado.web.HTTPError(405)
         self.run = run_batch(self.request.headers)
         self.accept_body(self.gzipped())
+        await self.take_slot()
+
+    async def take_slot(self):
+        """One of the store's in-flight slots, with the connection the batch will run on, held
+        until it is answered (or gone); 429 when the store has STORE_IN_FLIGHT batches in flight
+        already. Taken before a byte of the body is read."""
+        limit = self.config.store_in_flight
+        self.slot = await self.database(db.take_slot(self.pool, self.store_id, limit))
+        if self.slot is None:
+            raise ApiError(
+                429,
+                "too_many_requests",
+                f"This store has {limit} batch(es) in flight already, the most it may have; retry "
+                f"once one is answered.",
+                {"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)},
+            )
+
+    def release_slot(self):
+        """Gives the slot back, in a task of its own (for on_finish and on_connection_close)."""
+        slot, self.slot = self.slot, None
+        if slot is not None:
+            task = asyncio.ensure_future(slot.release())
+            RELEASING.add(task)
+            task.add_done_callback(RELEASING.discard)
+
+    def on_finish(self):
+        super().on_finish()
+        self.release_slot()
+
+    def on_connection_close(self):
+        reading = self.body is not None  # gone while its body arrived: post() never runs
+        super().on_connection_close()
+        if reading:
+            self.release_slot()
 
     def records(self):
         """The batch's records, or a 400/413 saying what is wrong with the body."""
@@ -409,14 +457,29 @@ class SyncHandler(BodyHandler):
         return records
 
     async def post(self):
+        try:
+            await self.sync()
+        finally:  # before the answer, so that the store's next batch finds the slot free
+            slot, self.slot = self.slot, None
+            if slot is not None:
+                await slot.release()
+
+    async def sync(self):
         started = time.perf_counter()
         records = self.records()
-        batch = validate_batch(self.entity, records)
+        batch = await validate_batch_yielding(self.entity, records)
         received = len(records)
         del records  # the parsed batch is not kept in memory while the database works
         result = await self.database(
             db.sync_batch(
-                self.pool, self.store_id, self.entity, batch.records_json, received, self.run, carried_ids(batch.errors)
+                self.pool,
+                self.store_id,
+                self.entity,
+                batch.records_json,
+                received,
+                self.run,
+                carried_ids(batch.errors),
+                self.slot,
             )
         )
         seconds = time.perf_counter() - started

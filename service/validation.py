@@ -6,6 +6,7 @@ schema and serialised for PostgreSQL. A record that fails any step is
 skipped with its reason; the batch goes on.
 """
 
+import asyncio
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -179,21 +180,45 @@ def merge_errors(batch, sql_errors):
 
 def validate_batch(entity, records):
     validator = validator_for(entity)
-    parts, indexes, errors = [], [], []
+    batch = ValidatedBatch([], [], [])
     for index, record in enumerate(records):
-        if not isinstance(record, dict):
-            errors.append({"index": index, "id": None, "reason": "record: must be a JSON object"})
-            continue
-        doc = project(record, entity)
-        if not validator.validate(doc, normalize=False):
-            reason = describe(validator.errors)
-        else:
-            reason = next(filter(None, (check(doc) for check in entity.record_checks)), None)
-            if reason is None:
-                text, reason = serialise(project_items(doc, entity), entity.record_lists)
-        if reason:
-            errors.append({"index": index, "id": reported_id(doc.get(entity.id_field)), "reason": reason})
-            continue
-        parts.append(text)
-        indexes.append(index)
-    return ValidatedBatch("[" + ",".join(parts) + "]", indexes, errors)
+        _validate_into(batch, validator, entity, index, record)
+    batch.records_json = "[" + ",".join(batch.records_json) + "]"
+    return batch
+
+
+# Records validated between two returns to the event loop: about 10 ms of work, so that a batch
+# of 5,000 never holds every other request back for its whole duration (README, Performance).
+CHUNK_RECORDS = 200
+
+
+async def validate_batch_yielding(entity, records, chunk=CHUNK_RECORDS):
+    """validate_batch(), letting the event loop run other requests after every chunk of records."""
+    validator = validator_for(entity)
+    batch = ValidatedBatch([], [], [])
+    for index, record in enumerate(records):
+        if index and not index % chunk:
+            await asyncio.sleep(0)
+        _validate_into(batch, validator, entity, index, record)
+    batch.records_json = "[" + ",".join(batch.records_json) + "]"
+    return batch
+
+
+def _validate_into(batch, validator, entity, index, record):
+    """Adds the record to batch: its JSON text (records_json is a list of them until the end) and
+    index, or its error."""
+    if not isinstance(record, dict):
+        batch.errors.append({"index": index, "id": None, "reason": "record: must be a JSON object"})
+        return
+    doc = project(record, entity)
+    if not validator.validate(doc, normalize=False):
+        reason = describe(validator.errors)
+    else:
+        reason = next(filter(None, (check(doc) for check in entity.record_checks)), None)
+        if reason is None:
+            text, reason = serialise(project_items(doc, entity), entity.record_lists)
+    if reason:
+        batch.errors.append({"index": index, "id": reported_id(doc.get(entity.id_field)), "reason": reason})
+        return
+    batch.records_json.append(text)
+    batch.indexes.append(index)

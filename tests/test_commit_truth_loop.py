@@ -9,6 +9,10 @@ import random
 import pytest
 from test_commit_truth import log_status, products, stored_ids
 
+# One store's batches run side by side here: more than STORE_IN_FLIGHT's default of 2, each with a
+# connection of its own, beside those authenticating and settling.
+pytestmark = pytest.mark.parametrize("config", [{"store_in_flight": 8, "pool_size": 12}], indirect=True)
+
 
 @pytest.mark.gen_test(timeout=120)
 async def test_under_a_loop_killing_running_batches_every_answer_agrees_with_the_database(post, store, query):

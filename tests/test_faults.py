@@ -44,6 +44,7 @@ async def test_backend_terminated_mid_batch_gives_503_and_keeps_nothing(post, st
     assert_nothing_kept_and_log_failed(query, store.id, "OperationalError")
 
 
+@pytest.mark.parametrize("config", [{"store_in_flight": 4}], indirect=True)
 @pytest.mark.gen_test(timeout=30)
 async def test_service_recovers_by_itself_after_its_connections_are_killed(post, store, query):
     """A database restart leaves the pool's connections dead: the very next requests succeed,

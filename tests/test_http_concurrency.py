@@ -14,6 +14,10 @@ from service.entities import ENTITIES
 
 from http_helpers import blocked_batch_pid, record, stored
 
+# One store's batches run side by side here: more than STORE_IN_FLIGHT's default of 2, each with a
+# connection of its own, beside those authenticating and settling.
+pytestmark = pytest.mark.parametrize("config", [{"store_in_flight": 8, "pool_size": 12}], indirect=True)
+
 
 def assert_ok(response):
     assert response.code == 200, response.body
