@@ -167,20 +167,27 @@ async def push(client, base_url, store, stats, deadline):
         for start in range(0, len(records), BATCH):
             if time.monotonic() > deadline:
                 return
-            body = json.dumps({entity: records[start : start + BATCH]})
-            began = time.monotonic()
-            response = await client.fetch(
-                f"{base_url}/api/sync/{entity}",
-                method="POST",
-                body=body,
-                raise_error=False,
-                request_timeout=300,
-                headers={"Authorization": f"Bearer {store.token}", "Content-Type": "application/json"},
+            await timed_post(
+                client, f"{base_url}/api/sync/{entity}", store, {entity: records[start : start + BATCH]}, stats
             )
-            stats.latencies.append(time.monotonic() - began)
             store.requests += 1
-            if response.code != 200:
-                stats.errors[response.code] = stats.errors.get(response.code, 0) + 1
+
+
+async def timed_post(client, url, store, body, stats):
+    """POSTs a batch as the store; its latency, and its status unless 200, go to stats."""
+    began = time.monotonic()
+    response = await client.fetch(
+        url,
+        method="POST",
+        body=json.dumps(body),
+        raise_error=False,
+        request_timeout=300,
+        headers={"Authorization": f"Bearer {store.token}", "Content-Type": "application/json"},
+    )
+    stats.latencies.append(time.monotonic() - began)
+    if response.code != 200:
+        stats.errors[response.code] = stats.errors.get(response.code, 0) + 1
+    return began
 
 
 UNRESOLVED = """
@@ -274,19 +281,8 @@ async def quiet(client, url, store, stats, deadline):
     """A store at a normal pace: 10 products every 0.5 s (or as soon as the last one is answered)."""
     n = 0
     while time.monotonic() < deadline:
-        began = time.monotonic()
-        body = json.dumps({"products": store.catalogue["products"][n % PRODUCTS : n % PRODUCTS + QUIET_BATCH]})
-        response = await client.fetch(
-            url,
-            method="POST",
-            body=body,
-            raise_error=False,
-            request_timeout=300,
-            headers={"Authorization": f"Bearer {store.token}", "Content-Type": "application/json"},
-        )
-        stats.latencies.append(time.monotonic() - began)
-        if response.code != 200:
-            stats.errors[response.code] = stats.errors.get(response.code, 0) + 1
+        batch = store.catalogue["products"][n % PRODUCTS : n % PRODUCTS + QUIET_BATCH]
+        began = await timed_post(client, url, store, {"products": batch}, stats)
         n += QUIET_BATCH
         await asyncio.sleep(max(0, began + QUIET_EVERY_S - time.monotonic()))
 
