@@ -48,16 +48,19 @@ BENCH_INITIAL_SYNC (1), BENCH_INITIAL_PRODUCTS (100000), BENCH_INITIAL_CUSTOMERS
 """
 
 import asyncio
+import atexit
+import dataclasses
 import functools
 import json
 import math
 import os
+import shutil
 import statistics
 import sys
 import time
 from dataclasses import dataclass
 
-from . import cpu, data, database, machine, paths, report, split
+from . import baseline, cpu, data, database, machine, paths, report, split
 from .server import Server
 
 PATH_LABELS = {
@@ -66,10 +69,12 @@ PATH_LABELS = {
     "copy": "COPY (unlogged)",
     "copy-logged": "COPY (real tables)",
     "naive": "naive per-record",
+    "baseline": "HTTP before issue 14",
 }
 RATIO_BATCH = 1000  # the batch size of the ratios; the naive path runs at it only
 ORDER_CATALOGUE = 500  # products and customers of an orders store, synced before its orders
 ROW_PATHS = ("copy", "copy-logged", "naive")  # one row per record: not run for orders
+BASELINE_ENTITIES = ("products", "customers")  # issue 14's measure: their HTTP records per CPU-second
 
 
 def env_list(name, default, convert=str):
@@ -99,6 +104,9 @@ class Config:
     initial_sync: bool = os.environ.get("BENCH_INITIAL_SYNC", "1") not in ("", "0")
     initial_products: int = int(os.environ.get("BENCH_INITIAL_PRODUCTS", 100_000))
     initial_customers: int = int(os.environ.get("BENCH_INITIAL_CUSTOMERS", 200_000))
+    # The revision whose HTTP path is measured beside today's (bench/baseline.py); "" skips it.
+    baseline: str = os.environ.get("BENCH_BASELINE", baseline.BEFORE_ISSUE_14)
+    baseline_dir: str = None  # its tree, checked out by main()
 
 
 def background(config):
@@ -181,6 +189,8 @@ class Case:
     def __init__(self, config, path, entity, batch, clients, workers=1):
         self.config, self.path, self.entity, self.batch, self.clients = config, path, entity, batch, clients
         self.workers = workers
+        # The baseline runs its own server from its own tree, on its own database.
+        self.url = baseline.url_for(config.url) if path == "baseline" else config.url
         if entity == "categories":
             self.count = config.category_records  # each store's whole tree
         else:
@@ -191,20 +201,20 @@ class Case:
     def fresh_stores(self):
         """One new store per client; a products store gets its category tree first, an orders
         store its products and customers."""
-        stores = database.create_stores(self.config.url, self.clients, f"bench {self.entity}")
+        stores = database.create_stores(self.url, self.clients, f"bench {self.entity}")
         store_ids = [store_id for store_id, _ in stores]
         if self.entity == "products":
             database.load_categories(
-                self.config.url, store_ids, [tree_json(seed, self.config.category_tree) for seed in range(self.clients)]
+                self.url, store_ids, [tree_json(seed, self.config.category_tree) for seed in range(self.clients)]
             )
         if self.entity == "orders":
             products, customers = order_catalogue_json()
-            database.load(self.config.url, "products", store_ids, products)
-            database.load(self.config.url, "customers", store_ids, customers)
+            database.load(self.url, "products", store_ids, products)
+            database.load(self.url, "customers", store_ids, customers)
         return stores
 
     def prepare(self):
-        if self.path == "http":
+        if self.path in ("http", "baseline"):
             return paths.http_prepare(self.entity, self.client_batches)
         if self.path == "function":
             return paths.function_prepare(self.entity, self.client_batches)
@@ -215,8 +225,8 @@ class Case:
     def execute(self, prepared, stores, server):
         """(elapsed seconds, CPU seconds) of one run's writes: the CPU of the server's process tree
         (HTTP) and of the PostgreSQL backends doing the work."""
-        url = self.config.url
-        if self.path == "http":
+        url = self.url
+        if self.path in ("http", "baseline"):
             with cpu.Meter(lambda: cpu.process_tree(server.process.pid) + cpu.backends(url)) as meter:
                 seconds = asyncio.run(paths.http_run(server.base_url, self.entity, prepared, stores))
             return seconds, meter.seconds
@@ -232,16 +242,16 @@ class Case:
         table = database.scratch_table(self.entity) if self.path == "copy" else self.entity
         store_ids = [store_id for store_id, _ in stores]
         expected = [len(records) for records in sent]
-        stored = database.count_rows(self.config.url, table, store_ids)
+        stored = database.count_rows(self.url, table, store_ids)
         if stored != sum(expected):
             raise paths.BenchError(f"{self}: {stored} rows stored, {sum(expected)} sent")
         if self.entity == "products" and self.path not in ("copy", "copy-logged"):
-            links = database.count_rows(self.config.url, "product_categories", store_ids)
+            links = database.count_rows(self.url, "product_categories", store_ids)
             sent_links = sum(len(product["categories"]) for records in sent for product in records)
             if links != sent_links:
                 raise paths.BenchError(f"{self}: {links} category links stored, {sent_links} sent")
         if self.entity == "orders":
-            items = database.count_rows(self.config.url, "order_items", store_ids)
+            items = database.count_rows(self.url, "order_items", store_ids)
             sent_items = sum(len(order["line_items"]) for records in sent for order in records)
             if items != sent_items:
                 raise paths.BenchError(f"{self}: {items} order items stored, {sent_items} sent")
@@ -249,8 +259,11 @@ class Case:
     def run(self):
         config = self.config
         prepared = self.prepare()
-        database.reset(config.url, background(config))
-        server = Server(config.url, config.pool_size, self.workers) if self.path == "http" else None
+        database.reset(self.url, background(config))
+        server = None
+        if self.path in ("http", "baseline"):
+            source = config.baseline_dir if self.path == "baseline" else None
+            server = Server(self.url, config.pool_size, self.workers, cwd=source)
         try:
             # Warm-up, not counted: one batch per client (connections, plans, caches).
             first = [client[:1] for client in prepared]
@@ -289,10 +302,15 @@ class Case:
 
     def __str__(self):
         workers = f", {self.workers} workers" if self.workers > 1 else ""
-        return f"{self.path} {self.entity} batch {self.batch} x {self.clients} client(s){workers}"
+        path = f"HTTP {baseline.label(self.config.baseline)}" if self.path == "baseline" else self.path
+        return f"{path} {self.entity} batch {self.batch} x {self.clients} client(s){workers}"
 
 
 def cases(config):
+    if config.baseline:
+        for entity in (entity for entity in BASELINE_ENTITIES if entity in config.entities):
+            for clients in config.clients:
+                yield Case(config, "baseline", entity, RATIO_BATCH, clients)
     for path in config.paths:
         for entity in config.entities:
             for batch in [RATIO_BATCH] if path == "naive" else config.batches:
@@ -354,14 +372,18 @@ def ratios_table(results, config):
     rows = []
     for entity in config.entities:
         for clients in config.clients:
-            http, function, naive = (
-                by_key.get((path, entity, RATIO_BATCH, clients)) for path in ("http", "function", "naive")
+            http, function, naive, before = (
+                by_key.get((path, entity, RATIO_BATCH, clients)) for path in ("http", "function", "naive", "baseline")
             )
             rows.append(
                 [
                     entity,
                     clients,
+                    report.rate(before.cpu_median) if before and before.cpu_median else "–",
                     report.rate(http.cpu_median) if http else "–",
+                    f"{http.cpu_median / before.cpu_median:.2f}"
+                    if http and before and http.cpu_median and before.cpu_median
+                    else "–",
                     f"{http.median / function.median:.2f}" if http and function else "–",
                     f"{http.cpu_median / function.cpu_median:.2f}"
                     if http and function and function.cpu_median
@@ -372,12 +394,14 @@ def ratios_table(results, config):
     headers = [
         "entity",
         "clients",
+        "HTTP records/CPU-s before issue 14",
         "HTTP records/CPU-s",
+        "now / before",
         "HTTP / function",
         "HTTP / function per CPU-s",
         "function / naive",
     ]
-    return report.table(headers, rows, right={1, 2, 3, 4, 5})
+    return report.table(headers, rows, right={1, 2, 3, 4, 5, 6, 7})
 
 
 def split_section(config, results):
@@ -466,6 +490,11 @@ def main():
     log(f"recreating {config.url}")
     database.recreate(config.url)
     version, settings = database.server_facts(config.url)
+    if config.baseline:
+        log(f"checking out {config.baseline} and migrating {baseline.url_for(config.url)} with it")
+        config = dataclasses.replace(config, baseline_dir=baseline.checkout(config.baseline))
+        atexit.register(shutil.rmtree, config.baseline_dir, ignore_errors=True)
+        baseline.migrate(config.baseline_dir, baseline.url_for(config.url))
 
     all_cases = list(cases(config))
     results = []
@@ -517,6 +546,12 @@ def main():
     print(
         "- server peak RSS: VmHWM of the `python -m service serve` process (with 2 workers: of the larger), started afresh for each HTTP case; records/CPU-s: records over the CPU seconds (/proc utime + stime) of the server's processes and of the PostgreSQL backends writing, per run\n"
     )
+    if config.baseline:
+        print(
+            f"- HTTP before issue 14: the service at {config.baseline} (the last commit before that issue's work), "
+            f"run from its own tree on its own database ({baseline.url_for(config.url)}, migrated by its own "
+            "code) in this same run, products and customers only\n"
+        )
     print(results_table(results))
     print(f"\n### Ratios at {RATIO_BATCH:,}-record batches\n")
     print(ratios_table(results, config))

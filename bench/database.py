@@ -65,6 +65,10 @@ def recreate(url):
     check_name(url)
     recreate_database(url)
     apply_migrations(url)
+    add_scratch_tables(url)
+
+
+def add_scratch_tables(url):
     with connect(url) as conn, conn.cursor() as cur:
         for entity_name, columns in SCRATCH_COLUMNS.items():
             # The target's column types, without its keys, constraints and indexes:

@@ -32,7 +32,8 @@ def status_kib(pid, field):
 class Server:
     """A running service process on a free port; use as a context manager."""
 
-    def __init__(self, database_url, pool_size, workers=1):
+    def __init__(self, database_url, pool_size, workers=1, cwd=None):
+        """cwd: the tree whose service runs (another revision's, bench/baseline.py); default this one."""
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         env = {
@@ -44,7 +45,11 @@ class Server:
         }
         # Its log (one access line per request) is written, as in production, and discarded.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "service", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [sys.executable, "-m", "service", "serve"],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         self.wait_healthy()
 
