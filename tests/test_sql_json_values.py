@@ -6,6 +6,7 @@ problem without quoting the value. The cases are those the functions'
 comments document, with the edges around them.
 """
 
+import itertools
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -181,6 +182,40 @@ def at(*args, offset=timedelta(0)):
 def test_text_timestamptz_reads_iso_8601_with_naive_as_utc(text, expected, select, query):
     query("SET TIME ZONE 'America/New_York'")  # the session's zone must not matter
     assert select("text_timestamptz(%s)", text) == expected
+
+
+def http_layer_reading(text):
+    """The instant the HTTP layer reads text as (naive: UTC), or None where it refuses it."""
+    refused = []
+    checks.iso_timestamp("at", text, lambda field, message: refused.append(message))
+    if refused:
+        return None
+    read = datetime.fromisoformat(text)
+    return read if read.tzinfo else read.replace(tzinfo=UTC)
+
+
+def test_text_timestamptz_reads_woocommerce_shapes_as_the_http_layer_does(query):
+    """WooCommerce's shapes (text_timestamptz's fast lane) with every field at and past its
+    bounds: SQL accepts exactly what the HTTP layer does, as the same instant."""
+    years, months = ["0000", "0001", "1970", "2024", "2100", "9999"], ["00", "01", "02", "04", "12", "13", "99"]
+    days, hours = ["00", "01", "09", "10", "28", "29", "30", "31", "32", "99"], ["00", "09", "19", "23", "24", "99"]
+    minutes = seconds = ["00", "09", "59", "60", "99"]
+    texts = [
+        f"{year}-{month}-{day}T{hour}:{minute}:{second}{zone}"
+        for year, month, day, hour, minute, second, zone in itertools.product(
+            years, months, days, hours, minutes, seconds, ["", "Z"]
+        )
+    ]
+    rows = query(
+        "SET TIME ZONE 'America/New_York'; SELECT s AS text, extract(epoch FROM text_timestamptz(s)) AS read FROM unnest(%s::text[]) AS s",
+        (texts,),
+    )
+    assert len(rows) == len(texts) == 126_000
+    # as seconds since 1970: year 1 in New York's zone is out of Python's range
+    readings = {text: http_layer_reading(text) for text in texts}
+    expected = {text: None if read is None else Decimal(read.timestamp()) for text, read in readings.items()}
+    disagreements = [row for row in rows if row["read"] != expected[row["text"]]]
+    assert disagreements == []
 
 
 @pytest.mark.parametrize(
