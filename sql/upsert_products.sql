@@ -149,7 +149,8 @@ BEGIN
             -- a full sync run's mark goes with any record; a webhook's (WooCommerce trashed it)
             -- only with a record as new as the row, as for a live row
             OR (p.deleted_at IS NOT NULL AND NOT p.deleted_by_webhook)
-        RETURNING p.id, p.wc_product_id, p.wc_category_id, p.wc_category_ids
+        -- xmax is 0 on a row this statement inserted (PostgreSQL's mark of an ON CONFLICT insert)
+        RETURNING p.id, p.wc_product_id, p.wc_category_id, p.wc_category_ids, p.xmax = 0 AS inserted
     ),
     -- Order items that were waiting for a product written now.
     resolved AS (
@@ -177,7 +178,8 @@ BEGIN
     unlinked AS (
         DELETE FROM product_categories pc
          USING written w
-         WHERE pc.store_id = p_store_id AND pc.product_id = w.id
+         WHERE NOT w.inserted  -- a product new to the table has no links yet
+           AND pc.store_id = p_store_id AND pc.product_id = w.id
            AND pc.wc_category_id IS DISTINCT FROM w.wc_category_id
            AND pc.wc_category_id <> ALL (w.wc_category_ids)
     ),
