@@ -34,6 +34,11 @@ Each case also reports records per CPU-second: the records over the CPU seconds
 PostgreSQL backends doing the writes, read before and after each run; other
 load on the machine does not count, but slows both.
 
+Before all that, the service as it was before issue 14 (BENCH_BASELINE, default b861969; empty
+skips it) runs the HTTP products and customers cases at 1,000-record batches from its own
+tree and database (bench/baseline.py): records per CPU-second vary from machine to machine
+and day to day, so a speed-up is measured against it in the same run.
+
 Then: the ratios HTTP/function and function/naive at 1,000-record batches,
 the time split of one 1,000-record products request, and the projected time
 of a 100k-product + 200k-customer initial sync, which is also measured
@@ -44,7 +49,8 @@ Settings (environment): BENCH_RUNS (5), BENCH_RECORDS (10000), BENCH_NAIVE_RECOR
 (products,customers,categories,orders), BENCH_PATHS (http,function,copy,copy-logged,naive),
 BENCH_CATEGORY_TREE (200: categories of each products store), BENCH_CATEGORY_RECORDS
 (1000: categories of each categories store), BENCH_BACKGROUND_STORES (20), BENCH_POOL_SIZE (10),
-BENCH_INITIAL_SYNC (1), BENCH_INITIAL_PRODUCTS (100000), BENCH_INITIAL_CUSTOMERS (200000).
+BENCH_INITIAL_SYNC (1), BENCH_INITIAL_PRODUCTS (100000), BENCH_INITIAL_CUSTOMERS (200000),
+BENCH_BASELINE (b861969).
 """
 
 import asyncio
