@@ -24,6 +24,10 @@ def parse_json(raw):
     return json.loads(raw, parse_constant=_reject_constant, parse_float=Decimal)
 
 
+# parse_json()'s decoder, for decoding a body one value at a time (body.parse_batch).
+EXACT_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=Decimal)
+
+
 @dataclass
 class ValidatedBatch:
     records_json: str  # JSON array of the valid records, for the SQL function
