@@ -106,7 +106,8 @@ def parse_batch(text, name, limit):
     """
     try:
         return _walk_object(text, name, limit, EXACT_DECODER)
-    except (ValueError, IndexError, RecursionError, ArithmeticError):  # ArithmeticError: Decimal("1e99999999999999999999")
+    # ArithmeticError: Decimal refuses an exponent as large as 1e99999999999999999999
+    except (ValueError, IndexError, RecursionError, ArithmeticError):
         pass
     if has_more_items(text, name, limit):
         raise TooManyItems
