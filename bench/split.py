@@ -1,8 +1,8 @@
 """Where the time of one products request goes, measured in this process.
 
 The request's three stages, run with the service's own functions as
-SyncHandler.post runs them: parse the body (json.loads, as the handler
-does, with parse_json), validate (service.validation.validate_batch), store
+SyncHandler.post runs them: parse the body (service.body.parse_batch, which
+counts the records too), validate (service.validation.validate_batch), store
 (service.db.sync_batch: sync_log_start, then the SQL function).
 """
 
@@ -10,9 +10,10 @@ import statistics
 import time
 
 from service import db
+from service.body import parse_batch
 from service.config import Config
 from service.entities import PRODUCTS
-from service.validation import parse_json, validate_batch
+from service.validation import validate_batch
 
 STAGES = ("parse JSON", "validate", "database (SQL function)")
 
@@ -23,13 +24,14 @@ async def measure(url, body, fresh_store, runs):
     body: the request body (bytes); fresh_store(): a new store's id, its
     categories already synced.
     """
-    pool = await db.create_pool(Config(database_url=url, pool_size=1))
+    config = Config(database_url=url, pool_size=1)
+    pool = await db.create_pool(config)
     timings = {stage: [] for stage in STAGES}
     try:
         for _ in range(runs + 1):  # the first run warms the pool and the caches
             store_id = fresh_store()
             began = time.perf_counter()
-            records = parse_json(body.decode("utf-8"))["products"]
+            records = parse_batch(body.decode("utf-8"), "products", config.max_batch_records)["products"]
             parsed = time.perf_counter()
             batch = validate_batch(PRODUCTS, records)
             validated = time.perf_counter()

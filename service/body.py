@@ -8,9 +8,11 @@ import json
 import re
 import zlib
 
+from .validation import EXACT_DECODER, parse_json
+
 _DIGITS = re.compile(r"[0-9]+")
 _SPACE = re.compile(r"[ \t\n\r]*")
-_decoder = json.JSONDecoder()
+_decoder = json.JSONDecoder()  # has_more_items(): any number will do for counting
 
 
 def framing_problem(headers):
@@ -90,33 +92,69 @@ class BodyBuffer:
         return data
 
 
+class TooManyItems(Exception):
+    """A batch's array holds more items than the limit: decoding stopped there."""
+
+
+def parse_batch(text, name, limit):
+    """The JSON text, parsed as parse_json() parses it; TooManyItems when its `name` array holds
+    more than limit items, as has_more_items() would say before parsing.
+
+    The object's values are decoded one at a time, and its `name` array item by item, so the
+    items are counted in the parse itself, not in a pass of their own. Any body this walk cannot
+    parse goes the way it always went: has_more_items(), then parse_json(), whose error says why.
+    """
+    try:
+        return _walk_object(text, name, limit, EXACT_DECODER)
+    # ArithmeticError: Decimal refuses an exponent as large as 1e99999999999999999999
+    except (ValueError, IndexError, RecursionError, ArithmeticError):
+        pass
+    if has_more_items(text, name, limit):
+        raise TooManyItems
+    return parse_json(text)
+
+
 def has_more_items(text, name, limit):
     """Whether the `name` array of the JSON object text holds more than limit items.
 
-    Items are decoded one at a time and dropped, and counting stops past the
-    limit: ten megabytes of `{},` are refused without building millions of
-    objects. Any other key's value is decoded whole, as json.loads would.
-    A body that is not such an object answers False: json.loads says why.
+    Items are decoded one at a time, and counting stops past the limit: ten
+    megabytes of `{},` are refused without building millions of objects. Any
+    other key's value is decoded whole, as json.loads would. A body that is
+    not such an object answers False: json.loads says why.
     """
     if text.count(",") < limit:  # n items need n - 1 commas
         return False
     try:
-        pos = _after(text, 0, "{")
-        while text[pos] == '"':
-            key, pos = json.decoder.scanstring(text, pos + 1)
-            pos = _after(text, pos, ":")
-            if key == name and text[pos] == "[":
-                pos = _skip_items(text, pos, limit)
-                if pos is None:
-                    return True
-            else:
-                pos = _SPACE.match(text, _decoder.raw_decode(text, pos)[1]).end()
-            if text[pos] != ",":
-                break
-            pos = _SPACE.match(text, pos + 1).end()
+        _walk_object(text, name, limit, _decoder)
+    except TooManyItems:
+        return True
     except (ValueError, IndexError):
         pass
     return False
+
+
+def _walk_object(text, name, limit, decoder):
+    """The JSON object text, its values decoded with decoder; TooManyItems as soon as a `name`
+    array shows more than limit items, whatever follows. ValueError or IndexError for text that
+    is not one JSON object, as json.loads would refuse it (its message is not this one's)."""
+    body = {}
+    pos = _after(text, 0, "{")
+    while text[pos] == '"':
+        key, pos = json.decoder.scanstring(text, pos + 1)
+        pos = _after(text, pos, ":")
+        if key == name and text[pos] == "[":
+            body[key], pos = _walk_items(text, pos, limit, decoder)
+        else:
+            body[key], pos = decoder.raw_decode(text, pos)
+        pos = _SPACE.match(text, pos).end()
+        if text[pos] != ",":
+            break
+        pos = _SPACE.match(text, pos + 1).end()
+        if text[pos] != '"':
+            raise ValueError("expected a key")
+    if text[pos] != "}" or _SPACE.match(text, pos + 1).end() != len(text):
+        raise ValueError("expected the object's end")
+    return body
 
 
 def _after(text, pos, char):
@@ -127,15 +165,19 @@ def _after(text, pos, char):
     return _SPACE.match(text, pos + 1).end()
 
 
-def _skip_items(text, pos, limit):
-    """The position after the array at pos, or None once it has shown more than limit items."""
+def _walk_items(text, pos, limit, decoder):
+    """(the items of the array at pos, the position after it); TooManyItems once it has shown
+    more than limit items."""
+    items = []
     pos = _after(text, pos, "[")
     if text[pos] == "]":
-        return _SPACE.match(text, pos + 1).end()
-    for count in range(1, limit + 2):
-        pos = _SPACE.match(text, _decoder.raw_decode(text, pos)[1]).end()
-        if count > limit:
-            return None
+        return items, pos + 1
+    while True:
+        item, pos = decoder.raw_decode(text, pos)
+        items.append(item)
+        if len(items) > limit:
+            raise TooManyItems
+        pos = _SPACE.match(text, pos).end()
         if text[pos] == "]":
-            return _SPACE.match(text, pos + 1).end()
+            return items, pos + 1
         pos = _after(text, pos, ",")

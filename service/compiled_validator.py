@@ -26,8 +26,8 @@ class CompiledValidator(cerberus.Validator):
         self._plan_schema = None
 
     def _compile(self):
-        """{field: ({rule: check(field, value)} in Cerberus' order, the one check or None)}, and the
-        required fields."""
+        """{field: ({rule: check(field, value)} in Cerberus' order, the one check(field, value, error)
+        or None)}, and the required fields."""
         fields = {}
         for field, definitions in self.schema.items():
             definitions = self._resolve_rules_set(definitions)
@@ -37,7 +37,8 @@ class CompiledValidator(cerberus.Validator):
                 x for x in definitions if x not in queue and x not in self.normalization_rules and x not in NOT_RULES
             )
             calls = {rule: self._handler(rule, definitions.get(rule)) for rule in queue}
-            fields[field] = (calls, next(iter(calls.values())) if len(calls) == 1 else None)
+            only = self._only_check(*queue, definitions.get(queue[0])) if len(queue) == 1 else None
+            fields[field] = (calls, only)
         required = {
             field
             for field, definitions in self.schema.items()
@@ -47,13 +48,21 @@ class CompiledValidator(cerberus.Validator):
 
     def _handler(self, rule, constraint):
         """rule's check of (field, value): a check_with function is called as Cerberus would."""
-        if rule == "check_with" and callable(constraint) and not isinstance(constraint, (str, Iterable)):
+        if rule == "check_with" and _is_function(constraint):
             error = self._error
             return lambda field, value: constraint(field, value, error)
         handler = getattr(self, "_validate_" + rule.replace(" ", "_"), None)
         if handler is None:
             raise RuntimeError(f"There's no handler for '{rule}' in the 'validate' domain.")
         return lambda field, value: handler(constraint, field, value)
+
+    def _only_check(self, rule, constraint):
+        """The check(field, value, error) of a field's one rule: its check_with function itself, so
+        that each field of each record costs one call."""
+        if rule == "check_with" and _is_function(constraint):
+            return constraint
+        check = self._handler(rule, constraint)
+        return lambda field, value, error: check(field, value)
 
     def validate(self, document, schema=None, update=False, normalize=True):
         if schema is not None or update or normalize or self.is_child or self.ignore_none_values:
@@ -64,12 +73,21 @@ class CompiledValidator(cerberus.Validator):
         self.update = False
         self._unrequired_by_excludes = set()
         self._BareValidator__init_processing(document)
-        for field in self.document:
-            rules = fields.get(field)
-            if rules is None:
+        self._remaining_rules = []  # as Cerberus leaves it after each field
+        error = self._error
+        for field, value in self.document.items():
+            plan = fields.get(field)
+            if plan is None:
                 self._BareValidator__validate_unknown_fields(field)
-            else:
-                self._check_field(rules, field)
+                continue
+            calls, only = plan
+            if only is None:
+                self._check_field(calls, field)
+                continue
+            try:  # noqa: SIM105 (suppress() costs a context manager per field)
+                only(field, value, error)
+            except _SchemaRuleTypeError:
+                pass
         self._check_required(required)
         self.error_handler.end(self)
         return not bool(self._errors)
@@ -79,14 +97,6 @@ class CompiledValidator(cerberus.Validator):
     def _check_field(self, rules, field):
         """BareValidator.__validate_definitions, its queue given: a rule may drop those queued after it."""
         value = self.document[field]
-        rules, only = rules
-        if only is not None:  # one rule: none left for it to drop
-            self._remaining_rules = []
-            try:  # noqa: SIM105 (suppress() costs a context manager per field)
-                only(field, value)
-            except _SchemaRuleTypeError:
-                pass
-            return
         self._remaining_rules = list(rules)
         while self._remaining_rules:
             try:
@@ -98,10 +108,16 @@ class CompiledValidator(cerberus.Validator):
 
     def _check_required(self, required):
         """BareValidator.__validate_required_fields, with ignore_none_values off."""
-        for field in (required - self._unrequired_by_excludes) - set(self.document):
-            self._error(field, errors.REQUIRED_FIELD)
+        for field in required:
+            if field not in self.document and field not in self._unrequired_by_excludes:
+                self._error(field, errors.REQUIRED_FIELD)
         if self._unrequired_by_excludes:
             fields = {field for field, value in self.document.items() if value is not None}
             if self._unrequired_by_excludes.isdisjoint(fields):
                 for field in self._unrequired_by_excludes - fields:
                     self._error(field, errors.REQUIRED_FIELD)
+
+
+def _is_function(constraint):
+    """Whether a check_with constraint is a function, called as it is (not a method's name, nor a list)."""
+    return callable(constraint) and not isinstance(constraint, (str, Iterable))

@@ -16,10 +16,10 @@ from prometheus_client import generate_latest
 
 from . import db
 from .auth import bearer_token, hash_token
-from .body import BodyBuffer, announces_body, framing_problem, has_more_items, media_type
+from .body import BodyBuffer, TooManyItems, announces_body, framing_problem, media_type, parse_batch
 from .checks import MAX_BIGINT
 from .logs import REQUEST_ID, log_uncaught, request_id_of
-from .validation import merge_errors, parse_json, validate_batch_yielding
+from .validation import merge_errors, validate_batch_yielding
 
 log = logging.getLogger("wcsync.http")
 
@@ -435,10 +435,12 @@ class SyncHandler(BodyHandler):
             raise ApiError(400, "invalid_json", "The request body is not valid JSON: it is not UTF-8.") from None
         del raw
         name, limit = self.entity.name, self.config.max_batch_records
-        if has_more_items(text, name, limit):
-            raise ApiError(413, "batch_too_large", f"A batch holds at most {limit} records; this one has more.")
         try:
-            body = parse_json(text)
+            body = parse_batch(text, name, limit)
+        except TooManyItems:
+            raise ApiError(
+                413, "batch_too_large", f"A batch holds at most {limit} records; this one has more."
+            ) from None
         except (ValueError, RecursionError) as exc:
             raise ApiError(400, "invalid_json", f"The request body is not valid JSON: {exc}") from None
         if not isinstance(body, dict):

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
+import orjson
+
 from .compiled_validator import CompiledValidator
 
 
@@ -22,6 +24,10 @@ def parse_json(raw):
     """A request body's JSON. Numbers with a fraction or an exponent become Decimals, so that
     amounts stay exact; NaN and Infinity, which JSON does not have, are refused (ValueError)."""
     return json.loads(raw, parse_constant=_reject_constant, parse_float=Decimal)
+
+
+# parse_json()'s decoder, for decoding a body one value at a time (body.parse_batch).
+EXACT_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=Decimal)
 
 
 @dataclass
@@ -148,8 +154,28 @@ def serialise(doc, record_lists=()):
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=float)
 
 
+def _orjson_text(value):
+    """value as compact JSON by orjson, several times faster than _ENCODER; None where orjson
+    would not write what _ENCODER writes.
+
+    Its text differs only in how a float is spelt (1e-05 as 0.00001: the same number, of the
+    same scale in PostgreSQL); floats come only from Python callers, a body's numbers being
+    Decimals and ints. None for what orjson refuses (a Decimal, an int past 64 bits, a lone
+    surrogate, deep nesting) and for text holding null, which may be a NaN or infinite float
+    that orjson writes as null where _ENCODER refuses it.
+    """
+    try:
+        text = orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return None
+    return None if b"null" in text else text.decode()
+
+
 def _exact_json(doc, record_lists=()):
     """doc as compact JSON, its Decimal fields and the items of its record_lists written exactly."""
+    text = _orjson_text(doc)
+    if text is not None:  # no Decimal anywhere: nothing to write exactly
+        return text
     exact = [name for name, value in doc.items() if type(value) is Decimal or name in record_lists]
     if not exact:
         return _ENCODER.encode(doc)

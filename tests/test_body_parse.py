@@ -1,0 +1,125 @@
+"""body.parse_batch: one pass that parses a batch and counts its records, with the verdict of
+the two it replaces (has_more_items, then parse_json) on every body, valid or not."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from service.body import TooManyItems, has_more_items, parse_batch
+from service.validation import parse_json
+
+from http_helpers import assert_error, nothing_written
+
+LIMIT = 5
+
+
+def two_passes(text, limit=LIMIT):
+    """What the handler did before parse_batch: count, then parse; (outcome, value)."""
+    if has_more_items(text, "products", limit):
+        return "too many", None
+    try:
+        return "parsed", parse_json(text)
+    except (ValueError, ArithmeticError) as exc:
+        return type(exc).__name__, str(exc)
+
+
+def one_pass(text, limit=LIMIT):
+    try:
+        return "parsed", parse_batch(text, "products", limit)
+    except TooManyItems:
+        return "too many", None
+    except (ValueError, ArithmeticError) as exc:
+        return type(exc).__name__, str(exc)
+
+
+BODIES = [
+    '{"products": [{}, {}, {}, {}, {}, {}]}',
+    '{"products": [{}, {}, {}, {}, {}]}',
+    ' { "other" : [1, {"a": [2, 3]}, "x,y"] , "products" :\n[ {} , [] ,0,"s", null, {"b": [{}, {}]} ] } ',
+    ' { "other" : [1, 2, 3, 4, 5, 6, 7] , "products" :\n[ {} , [] ,0,"s,,,,,,", {"b": [{}, {}]} ] } ',
+    '{"products": [], "products": [{}, {}, {}, {}, {}, {}]}',
+    '{"products": [1, 2, 3, 4, 5, 6], "products": []}',
+    '{"products": [1, 2, 3, 4, 5, 6], "products": 5}',
+    '{"pr\\u006fducts": [1, 2, 3, 4, 5, 6]}',
+    '{"products": [{"price": 1.50, "total": 1E3, "id": -0, "big": 123456789012345678901234567890}]}',
+    '{"products": [1, 2, 3, 4, 5, 6, NaN]}',  # too many before the NaN: 413, as before
+    '{"products": [NaN, 1, 2, 3, 4, 5, 6]}',  # NaN is counted as any number, and is too many too
+    '{"products": [NaN]}',
+    '{"a": Infinity, "products": []}',
+    '{"products": [1.5e99999999999999999999]}',  # Decimal refuses the exponent
+    '{"products": [1.5e99999999999999999999, 1, 2, 3, 4, 5, 6]}',
+    '{"products": ["\\ud800", "a\\u0000b"]}',
+    '{"products": [1, 2, 3, 4, 5, 6]} trailing',
+    '{"products": [1, 2, 3],}',
+    '{"products": [1, 2, , 3]}',
+    '{"products" [1, 2, 3, 4, 5, 6]}',
+    '\ufeff{"products": []}',
+    "{}",
+    "  {  }  ",
+    "[1, 2, 3, 4, 5, 6]",
+    "",
+    '"products"',
+]
+
+
+@pytest.mark.parametrize("text", BODIES)
+@pytest.mark.parametrize("limit", [0, 1, 5, 6])
+def test_the_verdict_and_value_are_those_of_counting_then_parsing(text, limit):
+    assert one_pass(text, limit) == two_passes(text, limit)
+
+
+TOKENS = [
+    '{"products":',
+    '{"other":',
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    '"s"',
+    '"a,b"',
+    "1",
+    "1.5",
+    "NaN",
+    " ",
+    "\n",
+    "null",
+]
+
+
+@settings(max_examples=2000)
+@given(st.lists(st.sampled_from(TOKENS), max_size=30))
+def test_any_string_of_json_tokens_gets_the_verdict_of_counting_then_parsing(tokens):
+    text = "".join(tokens)
+    assert one_pass(text) == two_passes(text)
+
+
+def test_amounts_stay_decimals():
+    body = parse_batch('{"products": [{"price": 24.90}]}', "products", LIMIT)
+    assert body == {"products": [{"price": Decimal("24.90")}]}
+    assert str(body["products"][0]["price"]) == "24.90"
+
+
+def test_a_batch_of_products_parses_as_parse_json_parses_it():
+    text = json.dumps({"products": [{"id": n, "name": f"é {n}", "price": n / 7} for n in range(1, 300)]}, indent=1)
+    assert parse_batch(text, "products", 5000) == parse_json(text)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"products": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}",
+        # commas enough for the record count to decode the deep item itself: it used to be a 500
+        b'{"products": [' + b"[" * 100_000 + b"]" * 100_000 + b"," + b"0," * 5000 + b"0]}",
+    ],
+    ids=["deep", "deep-then-many"],
+)
+@pytest.mark.gen_test
+async def test_a_body_nested_past_the_recursion_limit_is_400(post, store, query, body):
+    response = await post("/api/sync/products", body, store.token)
+    assert "maximum recursion depth" in assert_error(response, 400, "invalid_json")
+    nothing_written(query, store.id)
