@@ -26,6 +26,8 @@ ISO8601 = re.compile(
     r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
     r"(?:Z|[+-](?:0[0-9]|1[0-5]):?[0-5][0-9])?)?"
 )
+# Fewer digits before the point than MAX_MONEY has: below it, without building a Decimal.
+MONEY_DIGITS = len(str(MAX_MONEY))
 MONEY_TEXT = re.compile(r"[0-9]+(?:\.[0-9]+)?")  # bounded by MAX_TEXT and MAX_MONEY, as text_money()
 # ASCII whitespace only, spelled out: what \s means beyond it differs from SQL's [:space:].
 EMAIL = re.compile(r"[^@ \t\n\r\f\v]+@[^@ \t\n\r\f\v]+")
@@ -95,7 +97,9 @@ def money(field, value, error):
     """A non-negative number or numeric string ("24.99"); "" means none."""
     if type(value) is str:
         valid = value == "" or (
-            len(value) <= MAX_TEXT and MONEY_TEXT.fullmatch(value) is not None and Decimal(value) <= MAX_MONEY
+            len(value) <= MAX_TEXT
+            and MONEY_TEXT.fullmatch(value) is not None
+            and (len(value.partition(".")[0]) < MONEY_DIGITS or Decimal(value) <= MAX_MONEY)
         )
     elif type(value) is Decimal:  # a JSON number with a fraction or exponent, parsed exactly
         valid = exact_amount(value)
@@ -164,13 +168,17 @@ def item_error(item_schema, item):
     if type(item) is not dict:
         return "must be a JSON object"
     reasons = []
+
+    def error(field, message):
+        reasons.append(f"{field}: {message}")
+
     for name, rule in item_schema.items():
         value = item.get(name)
         if value is None:
             if rule.get("required"):
                 return f"{name}: required field"
         else:
-            rule["check_with"](name, value, lambda field, message: reasons.append(f"{field}: {message}"))
+            rule["check_with"](name, value, error)
             if reasons:
                 return reasons[0]
     return None

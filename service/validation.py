@@ -154,6 +154,24 @@ def serialise(doc, record_lists=()):
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=float)
 
 
+def _exact_number(value):
+    """A Decimal as the JSON number text it was sent as (str() of a finite Decimal is one), for
+    orjson to write as it is; anything else unchanged."""
+    return orjson.Fragment(str(value)) if type(value) is Decimal and value.is_finite() else value
+
+
+def _with_exact_numbers(doc, record_lists):
+    """doc with its Decimal fields, and those of its record_lists' items, as orjson Fragments."""
+    exact = {
+        name: [{field: _exact_number(v) for field, v in item.items()} for item in value]
+        if name in record_lists
+        else _exact_number(value)
+        for name, value in doc.items()
+        if type(value) is Decimal or name in record_lists
+    }
+    return {**doc, **exact} if exact else doc
+
+
 def _orjson_text(value):
     """value as compact JSON by orjson, several times faster than _ENCODER; None where orjson
     would not write what _ENCODER writes.
@@ -173,8 +191,8 @@ def _orjson_text(value):
 
 def _exact_json(doc, record_lists=()):
     """doc as compact JSON, its Decimal fields and the items of its record_lists written exactly."""
-    text = _orjson_text(doc)
-    if text is not None:  # no Decimal anywhere: nothing to write exactly
+    text = _orjson_text(_with_exact_numbers(doc, record_lists))
+    if text is not None:  # no other Decimal: the exact ones went as the text they were sent as
         return text
     exact = [name for name, value in doc.items() if type(value) is Decimal or name in record_lists]
     if not exact:
