@@ -191,8 +191,10 @@ def _orjson_text(value):
 
 def _exact_json(doc, record_lists=()):
     """doc as compact JSON, its Decimal fields and the items of its record_lists written exactly."""
-    text = _orjson_text(_with_exact_numbers(doc, record_lists))
-    if text is not None:  # no other Decimal: the exact ones went as the text they were sent as
+    text = _orjson_text(doc)  # no Decimal anywhere (the common case): nothing to write exactly
+    if text is None:  # the exact ones as the text they were sent as, if there is no other Decimal
+        text = _orjson_text(_with_exact_numbers(doc, record_lists))
+    if text is not None:
         return text
     exact = [name for name, value in doc.items() if type(value) is Decimal or name in record_lists]
     if not exact:
