@@ -443,6 +443,8 @@ class SyncHandler(BodyHandler):
             ) from None
         except (ValueError, RecursionError) as exc:
             raise ApiError(400, "invalid_json", f"The request body is not valid JSON: {exc}") from None
+        except ArithmeticError:  # Decimal refuses an exponent as large as 1e99999999999999999999
+            raise ApiError(400, "invalid_json", "The request body holds a number out of any range.") from None
         if not isinstance(body, dict):
             raise ApiError(400, "bad_request", f'The request body must be a JSON object: {{"{name}": [...]}}.')
         if name not in body:

@@ -27,6 +27,12 @@ from http_helpers import assert_error, nothing_written, record, stored
         (b'{"products": [{"wc_product_id": 1, "name": "a", "price": NaN}]}', "invalid_json", "NaN"),
         (b'{"products": [{"wc_product_id": 1, "name": "a", "price": Infinity}]}', "invalid_json", "Infinity"),
         (b'{"products": [{"wc_product_id": 1, "name": "a", "price": -Infinity}]}', "invalid_json", "Infinity"),
+        # an exponent Decimal refuses
+        (
+            b'{"products": [{"wc_product_id": 1, "price": 1.5e99999999999999999999}]}',
+            "invalid_json",
+            "out of any range",
+        ),
         (b'{"products": [{"wc_product_id": 1, "name": "caf\xe9 \xff\xfe"}]}', "invalid_json", "not valid JSON"),
         (b'{"products": [{"wc_product_id": 1, "name": "\xc3\x28"}]}', "invalid_json", "not valid JSON"),
         (b"[" * 100_000 + b"]" * 100_000, "invalid_json", "not valid JSON"),
