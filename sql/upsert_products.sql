@@ -164,7 +164,8 @@ BEGIN
     -- the n-th item of categories at n (the order as sent; a primary that is
     -- also in the list keeps 0, leaving its n unused).
     links AS (
-        SELECT DISTINCT ON (w.id, link.wc_category_id) w.id AS product_id, link.wc_category_id, link.position
+        SELECT DISTINCT ON (w.id, link.wc_category_id)
+               w.id AS product_id, link.wc_category_id, link.position, w.inserted
           FROM written w
          CROSS JOIN LATERAL (
                 SELECT w.wc_category_id, 0::bigint WHERE w.wc_category_id IS NOT NULL
@@ -174,19 +175,25 @@ BEGIN
          ORDER BY w.id, link.wc_category_id, link.position
     ),
     -- The written products' rows are locked, so their links are ours alone.
-    -- The two statements below touch disjoint keys: gone links, current links.
+    -- The statements below touch disjoint keys: gone links, current links of
+    -- products that were there, links of products new to the table (which had
+    -- none, so they are plain inserts: no conflict to look for).
     unlinked AS (
         DELETE FROM product_categories pc
          USING written w
-         WHERE NOT w.inserted  -- a product new to the table has no links yet
+         WHERE NOT w.inserted
            AND pc.store_id = p_store_id AND pc.product_id = w.id
            AND pc.wc_category_id IS DISTINCT FROM w.wc_category_id
            AND pc.wc_category_id <> ALL (w.wc_category_ids)
     ),
+    relinked AS (
+        INSERT INTO product_categories (store_id, product_id, wc_category_id, position)
+        SELECT p_store_id, product_id, wc_category_id, position FROM links WHERE NOT inserted
+        ON CONFLICT (store_id, product_id, wc_category_id) DO UPDATE SET position = excluded.position
+    ),
     linked AS (
         INSERT INTO product_categories (store_id, product_id, wc_category_id, position)
-        SELECT p_store_id, product_id, wc_category_id, position FROM links
-        ON CONFLICT (store_id, product_id, wc_category_id) DO UPDATE SET position = excluded.position
+        SELECT p_store_id, product_id, wc_category_id, position FROM links WHERE inserted
     )
     SELECT ((SELECT count(*) FROM latest) - (SELECT count(*) FROM written))::integer,
            (SELECT coalesce(jsonb_agg(jsonb_build_object(
