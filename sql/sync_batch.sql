@@ -118,6 +118,7 @@ DECLARE
     v_skipped integer;
     v_message text;
     v_run_id uuid;
+    v_carried bigint[];
 BEGIN
     IF jsonb_typeof(p_records) IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION 'records must be a JSON array' USING ERRCODE = 'invalid_parameter_value';
@@ -151,14 +152,18 @@ BEGIN
         END CASE;
         v_skipped := v_received - jsonb_array_length(p_records) + jsonb_array_length(v_errors);
         v_synced := v_received - v_skipped - v_unchanged;
+        -- What a run's batch carried, in the batch's own transaction; kept only while the run
+        -- runs (one aborted meanwhile has no use for it). Read here, not in the UPDATE below:
+        -- a plan made for this call's values would read every record's id even for a batch of
+        -- no run (the planner works out an immutable function of constants in advance).
+        IF sync_run_is_running(p_store_id, v_run_id) THEN
+            v_carried := record_ids(p_entity_type, p_records);
+        END IF;
 
         UPDATE sync_logs
            SET status = 'completed', records_synced = v_synced, records_unchanged = v_unchanged,
                records_skipped = v_skipped, completed_at = clock_timestamp(),
-               -- what a run's batch carried, in the batch's own transaction; kept only
-               -- while the run runs (one aborted meanwhile has no use for it)
-               carried_ids = CASE WHEN sync_run_is_running(p_store_id, v_run_id)
-                                  THEN carried_ids || record_ids(p_entity_type, p_records) END
+               carried_ids = CASE WHEN v_carried IS NOT NULL THEN carried_ids || v_carried END
          WHERE store_id = p_store_id AND id = p_sync_log_id;
         UPDATE stores SET last_sync_at = greatest(last_sync_at, now()) WHERE id = p_store_id;
         RETURN (p_sync_log_id, 'completed', v_synced, v_unchanged, v_skipped, v_errors, NULL)::sync_result;
