@@ -52,9 +52,11 @@ $$;
 -- their items and the error list all come from the same parsed input.
 CREATE OR REPLACE FUNCTION upsert_order_rows(p_store_id uuid, p_records jsonb,
                                              OUT unchanged integer, OUT errors jsonb)
-LANGUAGE sql AS $$
+-- plpgsql with a generic plan kept for the session, as upsert_product_rows (which says why).
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
     -- Order batches of one store run one at a time (see order_lock_key).
-    SELECT pg_advisory_xact_lock(order_lock_key(p_store_id));
+    PERFORM pg_advisory_xact_lock(order_lock_key(p_store_id));
 
     WITH raw AS MATERIALIZED (
         SELECT e.ord - 1 AS idx,
@@ -224,6 +226,8 @@ LANGUAGE sql AS $$
            (SELECT coalesce(jsonb_agg(jsonb_build_object(
                        'index', idx, 'id', reported_id(wc_order_id), 'reason', reason) ORDER BY idx), '[]')
               FROM checked WHERE reason IS NOT NULL)
+      INTO unchanged, errors;
+END
 $$;
 
 CREATE OR REPLACE FUNCTION upsert_orders(p_store_id uuid, p_records jsonb, p_sync_log_id uuid DEFAULT NULL)
