@@ -69,14 +69,31 @@ BEGIN
          WHERE reason IS NULL
          ORDER BY t_wc_category_id, idx DESC
     ),
-    written AS (
-        INSERT INTO categories AS c (store_id, wc_category_id, name, slug, wc_parent_id, parent_id, product_count)
-        SELECT p_store_id, l.t_wc_category_id, l.t_name, l.t_slug, nullif(l.t_parent_id, 0), parent.id,
-               l.t_product_count
+    -- Each category's row id: the stored row's, else a new one, taken here so that a parent
+    -- in this batch is known to its children as they are inserted. Updating them afterwards
+    -- would check every foreign key of each row again (a row this transaction inserted is
+    -- checked on any update). Category batches of a store run one at a time, so the rows
+    -- found here are the rows the insert meets.
+    identified AS (
+        SELECT l.*, coalesce(stored.id, nextval(pg_get_serial_sequence('categories', 'id'))) AS id
           FROM latest l
+          LEFT JOIN categories stored
+                 ON stored.store_id = p_store_id AND stored.wc_category_id = l.t_wc_category_id
+    ),
+    -- {wc_category_id: id} of the batch, for its children to look their parent up in.
+    batch_ids AS MATERIALIZED (
+        SELECT jsonb_object_agg(t_wc_category_id::text, id) AS map FROM identified
+    ),
+    written AS (
+        INSERT INTO categories AS c (store_id, id, wc_category_id, name, slug, wc_parent_id, parent_id, product_count)
+        OVERRIDING SYSTEM VALUE
+        SELECT p_store_id, i.id, i.t_wc_category_id, i.t_name, i.t_slug, nullif(i.t_parent_id, 0),
+               coalesce((b.map ->> i.t_parent_id::text)::bigint, parent.id), i.t_product_count
+          FROM identified i
+         CROSS JOIN batch_ids b
           LEFT JOIN categories parent
-                 ON parent.store_id = p_store_id AND parent.wc_category_id = l.t_parent_id
-         ORDER BY l.t_wc_category_id
+                 ON parent.store_id = p_store_id AND parent.wc_category_id = i.t_parent_id
+         ORDER BY i.t_wc_category_id
         ON CONFLICT (store_id, wc_category_id) DO UPDATE
            SET name = excluded.name, slug = excluded.slug, wc_parent_id = excluded.wc_parent_id,
                parent_id = excluded.parent_id, product_count = excluded.product_count, synced_at = now(),
@@ -89,8 +106,7 @@ BEGIN
               FROM checked WHERE reason IS NOT NULL)
       INTO v_written, errors;
 
-    -- Children that were waiting for a parent written now: other rows of
-    -- this batch, or rows synced earlier. Both lookups start from the
+    -- Children synced earlier that were waiting for a parent written now. Both lookups start from the
     -- written ids and go through indexes, so a batch costs the same however
     -- many categories the store already has.
     UPDATE categories child

@@ -91,6 +91,19 @@ def test_parent_and_child_in_one_batch_resolve_in_any_order(order, store, sync_s
     assert parents(query, store.id) == {50: (None, None), 20: (50, 50), 5: (20, 20)}
 
 
+def test_a_tree_sent_again_keeps_its_row_ids_and_resolves_new_children(store, sync_sql, query):
+    """A stored parent sent again with a new child: the child points at the row the parent kept."""
+    family = [{"wc_category_id": 50, "name": "root"}, {"wc_category_id": 20, "name": "child", "parent_id": 50}]
+    sync_sql("categories", store.id, family)
+    row_ids = {wc_id: row["id"] for wc_id, row in categories(query, store.id).items()}
+
+    sync_sql("categories", store.id, [{"wc_category_id": 7, "name": "new", "parent_id": 20}, *family])
+    after = categories(query, store.id)
+    assert {wc_id: after[wc_id]["id"] for wc_id in row_ids} == row_ids
+    assert after[7]["parent_id"] == row_ids[20]
+    assert parents(query, store.id) == {50: (None, None), 20: (50, 50), 7: (20, 20)}
+
+
 @pytest.mark.parametrize("no_parent", [{"parent_id": 0}, {"parent_id": None}, {"parent": 0}, {}], ids=repr)
 def test_parent_zero_or_null_means_no_parent(no_parent, store, sync_sql, query):
     sync_sql(
