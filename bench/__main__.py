@@ -34,10 +34,11 @@ Each case also reports records per CPU-second: the records over the CPU seconds
 PostgreSQL backends doing the writes, read before and after each run; other
 load on the machine does not count, but slows both.
 
-Before all that, the service as it was before issue 14 (BENCH_BASELINE, default b861969; empty
-skips it) runs the HTTP products and customers cases at 1,000-record batches from its own
-tree and database (bench/baseline.py): records per CPU-second vary from machine to machine
-and day to day, so a speed-up is measured against it in the same run.
+The service as it was before issue 14 (BENCH_BASELINE, default b861969; empty skips it) runs
+the HTTP products and customers cases at 1,000-record batches from its own tree and database
+(bench/baseline.py), its runs taking turns with today's (A B A B ...): records per CPU-second
+vary from machine to machine and from one minute to the next on a shared one, so a speed-up
+is a figure only when both are measured side by side.
 
 Then: the ratios HTTP/function and function/naive at 1,000-record batches,
 the time split of one 1,000-record products request, and the projected time
@@ -69,17 +70,16 @@ from dataclasses import dataclass
 from . import baseline, cpu, data, database, machine, paths, report, split
 from .server import Server
 
-PATH_LABELS = {
+PATH_LABELS = {  # in the report's order
+    "baseline": "HTTP before issue 14",
     "http": "HTTP",
     "function": "function",
     "copy": "COPY (unlogged)",
     "copy-logged": "COPY (real tables)",
     "naive": "naive per-record",
-    "baseline": "HTTP before issue 14",
 }
 RATIO_BATCH = 1000  # the batch size of the ratios; the naive path runs at it only
 ORDER_CATALOGUE = 500  # products and customers of an orders store, synced before its orders
-ROW_PATHS = ("copy", "copy-logged", "naive")  # one row per record: not run for orders
 BASELINE_ENTITIES = ("products", "customers")  # issue 14's measure: their HTTP records per CPU-second
 
 
@@ -262,40 +262,48 @@ class Case:
             if items != sent_items:
                 raise paths.BenchError(f"{self}: {items} order items stored, {sent_items} sent")
 
-    def run(self):
+    def __str__(self):
+        workers = f", {self.workers} workers" if self.workers > 1 else ""
+        path = f"HTTP {baseline.label(self.config.baseline)}" if self.path == "baseline" else self.path
+        return f"{path} {self.entity} batch {self.batch} x {self.clients} client(s){workers}"
+
+    def start(self):
+        """Empties the tables, starts the server (HTTP), runs the untimed warm-up."""
         config = self.config
-        prepared = self.prepare()
+        self.prepared = self.prepare()
+        self.rates, self.cpu_rates = [], []
         database.reset(self.url, background(config))
-        server = None
+        self.server = None
         if self.path in ("http", "baseline"):
             source = config.baseline_dir if self.path == "baseline" else None
-            server = Server(self.url, config.pool_size, self.workers, cwd=source)
-        try:
-            # Warm-up, not counted: one batch per client (connections, plans, caches).
-            first = [client[:1] for client in prepared]
-            stores = self.fresh_stores()
-            self.execute(first, stores, server)
-            self.verify(stores, [client[0] for client in self.client_batches])
-            rates, cpu_rates = [], []
-            for _ in range(config.runs):
-                stores = self.fresh_stores()
-                seconds, cpu_seconds = self.execute(prepared, stores, server)
-                self.verify(stores, self.records)
-                rates.append(self.clients * self.count / seconds)
-                if cpu_seconds:  # a run shorter than a clock tick (COPY) has none
-                    cpu_rates.append(self.clients * self.count / cpu_seconds)
-            peak = server.peak_rss_mib() if server else None
-        finally:
-            if server:
-                server.stop()
+            self.server = Server(self.url, config.pool_size, self.workers, cwd=source)
+        # Warm-up, not counted: one batch per client (connections, plans, caches).
+        first = [client[:1] for client in self.prepared]
+        stores = self.fresh_stores()
+        self.execute(first, stores, self.server)
+        self.verify(stores, [client[0] for client in self.client_batches])
+
+    def measure(self):
+        """One timed run into new stores."""
+        stores = self.fresh_stores()
+        seconds, cpu_seconds = self.execute(self.prepared, stores, self.server)
+        self.verify(stores, self.records)
+        self.rates.append(self.clients * self.count / seconds)
+        if cpu_seconds:  # a run shorter than a clock tick (COPY) has none
+            self.cpu_rates.append(self.clients * self.count / cpu_seconds)
+
+    def finish(self):
+        """Stops the server; the case's Result."""
+        peak = self.server.peak_rss_mib() if self.server else None
+        self.stop()
         result = Result(
             self.path,
             self.entity,
             self.batch,
             self.clients,
             self.clients * self.count,
-            rates,
-            cpu_rates,
+            self.rates,
+            self.cpu_rates,
             peak,
             self.workers,
         )
@@ -306,28 +314,64 @@ class Case:
         )
         return result
 
-    def __str__(self):
-        workers = f", {self.workers} workers" if self.workers > 1 else ""
-        path = f"HTTP {baseline.label(self.config.baseline)}" if self.path == "baseline" else self.path
-        return f"{path} {self.entity} batch {self.batch} x {self.clients} client(s){workers}"
+    def stop(self):
+        if self.server:
+            self.server.stop()
 
 
-def cases(config):
-    if config.baseline:
-        for entity in (entity for entity in BASELINE_ENTITIES if entity in config.entities):
+def run_together(together, runs):
+    """The cases' runs taken in turns (A B A B ...), so that a machine whose speed drifts over
+    minutes weighs on each alike; their Results."""
+    try:
+        for case in together:
+            case.start()
+        for _ in range(runs):
+            for case in together:
+                case.measure()
+        return [case.finish() for case in together]
+    finally:
+        for case in together:
+            case.stop()
+
+
+# The paths whose runs take turns when they measure the same entity, batch size and clients: the
+# ratios between them (now / before, HTTP / function, function / naive) then compare runs taken
+# minutes apart at most, on a shared machine whose speed drifts over a benchmark's length.
+TOGETHER = ("baseline", "http", "function", "naive")
+
+
+def units(config):
+    """What runs, in order: tuples of cases whose runs take turns (run_together)."""
+    paths = [path for path in TOGETHER if path in config.paths or (path == "baseline" and config.baseline)]
+    if "http" not in config.paths:
+        paths = [path for path in paths if path != "baseline"]
+    for entity in config.entities:
+        for batch in sorted(set(config.batches) | ({RATIO_BATCH} if "naive" in config.paths else set())):
+            if entity == "categories" and batch > config.category_records:
+                continue
             for clients in config.clients:
-                yield Case(config, "baseline", entity, RATIO_BATCH, clients)
+                together = [
+                    Case(config, path, entity, batch, clients) for path in paths if runs_at(config, path, entity, batch)
+                ]
+                if together:
+                    yield tuple(together)
     for path in config.paths:
         for entity in config.entities:
-            for batch in [RATIO_BATCH] if path == "naive" else config.batches:
+            for batch in config.batches:
                 if entity == "categories" and batch > config.category_records:
                     continue
-                if entity == "orders" and path in ROW_PATHS:
-                    continue
                 for clients in config.clients:
-                    for workers in config.workers if path == "http" else [1]:
-                        if workers == 1 or batch == RATIO_BATCH:
-                            yield Case(config, path, entity, batch, clients, workers)
+                    if path == "http" and batch == RATIO_BATCH:
+                        yield from ((Case(config, path, entity, batch, clients, w),) for w in config.workers if w > 1)
+                    elif path in ("copy", "copy-logged") and entity != "orders":  # one row per record
+                        yield (Case(config, path, entity, batch, clients),)
+
+
+def runs_at(config, path, entity, batch):
+    """Whether path runs for entity at this batch size (among the paths run together)."""
+    if path in ("baseline", "naive"):  # naive: one row per record, so no orders (their items)
+        return batch == RATIO_BATCH and (path == "naive" or entity in BASELINE_ENTITIES) and entity != "orders"
+    return batch in config.batches
 
 
 # --- the report ----------------------------------------------------------------
@@ -341,8 +385,12 @@ def http_over_function(result, by_key):
     return f"{result.median / function.median:.2f} / {result.cpu_median / function.cpu_median:.2f}"
 
 
-def results_table(results):
+def results_table(results, config):
     by_key = {(r.path, r.entity, r.batch, r.clients): r for r in results if r.workers == 1}
+    paths, entities = list(PATH_LABELS), list(config.entities)
+    results = sorted(
+        results, key=lambda r: (paths.index(r.path), r.workers, entities.index(r.entity), r.batch, r.clients)
+    )
     rows = [
         [
             PATH_LABELS[r.path] + (f", {r.workers} workers" if r.workers > 1 else ""),
@@ -462,29 +510,39 @@ def projection_section(config, results):
     return "\n".join(lines) or "(needs HTTP results for products and customers)"
 
 
-def measure_initial_sync(config, results):
-    """One store's category tree, products and customers, through HTTP, 1 client, in that order."""
-    products, customers = best(results, "products", 1), best(results, "customers", 1)
-    batch_p = products.batch if products else RATIO_BATCH
-    batch_c = customers.batch if customers else RATIO_BATCH
-    database.reset(config.url, background(config))
-    (store,) = database.create_stores(config.url, 1, "bench initial sync")
+def initial_sync_seconds(config, url, batch_p, batch_c, cwd=None):
+    """(seconds, server peak RSS MiB) of one store's category tree, products and customers sent
+    through HTTP by one client, in that order, to the service of tree cwd on url's database."""
+    database.reset(url, background(config))
+    (store,) = database.create_stores(url, 1, "bench initial sync")
     sends = [
         ("categories", [tree(0, config.category_tree)]),
         ("products", chunks(data.products(config.initial_products, tree(0, config.category_tree), 0), batch_p)),
         ("customers", chunks(data.customers(config.initial_customers, 0), batch_c)),
     ]
-    with Server(config.url, config.pool_size) as server:
+    with Server(url, config.pool_size, cwd=cwd) as server:
         seconds = 0.0
         for entity, batches in sends:
             bodies = paths.http_prepare(entity, [batches])
             seconds += asyncio.run(paths.http_run(server.base_url, entity, bodies, [store]))
-            stored = database.count_rows(config.url, entity, [store[0]])
+            stored = database.count_rows(url, entity, [store[0]])
             if stored != sum(map(len, batches)):
                 raise paths.BenchError(f"initial sync: {stored} {entity} stored, {sum(map(len, batches))} sent")
-        peak = server.peak_rss_mib()
+        return seconds, server.peak_rss_mib()
+
+
+def measure_initial_sync(config, results):
+    """The initial sync through HTTP, 1 client; and by the service before issue 14, right before."""
+    products, customers = best(results, "products", 1), best(results, "customers", 1)
+    batch_p = products.batch if products else RATIO_BATCH
+    batch_c = customers.batch if customers else RATIO_BATCH
+    before = ""
+    if config.baseline_dir:
+        seconds, _ = initial_sync_seconds(config, baseline.url_for(config.url), batch_p, batch_c, config.baseline_dir)
+        before = f" (before issue 14, measured just before: {report.duration(seconds)})"
+    seconds, peak = initial_sync_seconds(config, config.url, batch_p, batch_c)
     return (
-        f"- measured: {report.duration(seconds)} for {config.category_tree} categories + "
+        f"- measured: {report.duration(seconds)}{before} for {config.category_tree} categories + "
         f"{config.initial_products:,} products (batch {batch_p:,}) + {config.initial_customers:,} customers "
         f"(batch {batch_c:,}), one store, 1 client, through HTTP; server peak RSS {peak:.0f} MiB"
     )
@@ -496,17 +554,21 @@ def main():
     log(f"recreating {config.url}")
     database.recreate(config.url)
     version, settings = database.server_facts(config.url)
-    if config.baseline:
+    if config.baseline and "http" in config.paths:
         log(f"checking out {config.baseline} and migrating {baseline.url_for(config.url)} with it")
         config = dataclasses.replace(config, baseline_dir=baseline.checkout(config.baseline))
         atexit.register(shutil.rmtree, config.baseline_dir, ignore_errors=True)
         baseline.migrate(config.baseline_dir, baseline.url_for(config.url))
 
-    all_cases = list(cases(config))
+    all_units = list(units(config))
     results = []
-    for number, case in enumerate(all_cases, 1):
-        log(f"[{number}/{len(all_cases)}] {case}")
-        results.append(case.run())
+    for number, together in enumerate(all_units, 1):
+        log(
+            f"[{number}/{len(all_units)}] "
+            + " and ".join(map(str, together))
+            + (" in turns" if len(together) > 1 else "")
+        )
+        results.extend(run_together(together, config.runs))
 
     log("time split of one request")
     split_text = split_section(config, results) if "products" in config.entities else "(products not run)"
@@ -556,9 +618,10 @@ def main():
         print(
             f"- HTTP before issue 14: the service at {config.baseline} (the last commit before that issue's work), "
             f"run from its own tree on its own database ({baseline.url_for(config.url)}, migrated by its own "
-            "code) in this same run, products and customers only\n"
+            "code), its runs taking turns with today's HTTP runs of the same case (A B A B ...), products and "
+            "customers only\n"
         )
-    print(results_table(results))
+    print(results_table(results, config))
     print(f"\n### Ratios at {RATIO_BATCH:,}-record batches\n")
     print(ratios_table(results, config))
     print("\n### Time split of one request\n")
