@@ -13,8 +13,9 @@ setup(
         "psycopg2-binary>=2.9,<3",
         "cerberus>=1.3,<1.4",  # service/compiled_validator.py reproduces 1.3's validate()
         "yoyo-migrations>=9,<10",
-        # Serialises the valid records for SQL several times faster than json (service/validation.py, _compact_json).
-        "orjson>=3.9,<4",
+        # Writes the valid records for SQL several times faster than json (service/validation.py, serialise;
+        # orjson.Fragment keeps exact amounts as sent).
+        "orjson>=3.10,<4",
         # GET /metrics: Prometheus' own client, for the text format and its metric types.
         "prometheus_client>=0.20,<1",
     ],
