@@ -342,16 +342,17 @@ TOGETHER = ("baseline", "http", "function", "naive")
 
 def units(config):
     """What runs, in order: tuples of cases whose runs take turns (run_together)."""
-    paths = [path for path in TOGETHER if path in config.paths or (path == "baseline" and config.baseline)]
-    if "http" not in config.paths:
-        paths = [path for path in paths if path != "baseline"]
+    with_baseline = bool(config.baseline) and "http" in config.paths
+    together_paths = [path for path in TOGETHER if path in config.paths or (path == "baseline" and with_baseline)]
     for entity in config.entities:
         for batch in sorted(set(config.batches) | ({RATIO_BATCH} if "naive" in config.paths else set())):
             if entity == "categories" and batch > config.category_records:
                 continue
             for clients in config.clients:
                 together = [
-                    Case(config, path, entity, batch, clients) for path in paths if runs_at(config, path, entity, batch)
+                    Case(config, path, entity, batch, clients)
+                    for path in together_paths
+                    if runs_at(config, path, entity, batch)
                 ]
                 if together:
                     yield tuple(together)

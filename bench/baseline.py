@@ -10,6 +10,7 @@ run from its own directory with this venv.
 BENCH_BASELINE (default: BEFORE_ISSUE_14) names the revision; empty skips it.
 """
 
+import functools
 import io
 import os
 import subprocess
@@ -58,6 +59,7 @@ def migrate(directory, url):
     add_scratch_tables(url)
 
 
+@functools.cache
 def label(revision):
     short = subprocess.run(
         ["git", "-C", REPOSITORY, "rev-parse", "--short", revision], check=True, capture_output=True, text=True
