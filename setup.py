@@ -16,6 +16,9 @@ setup(
         # Writes the valid records for SQL several times faster than json (service/validation.py, serialise;
         # orjson.Fragment keeps exact amounts as sent).
         "orjson>=3.10,<4",
+        # Reads the plugin's batch body about 3x faster than json, amounts exact (float_hook=Decimal;
+        # service/body.py).
+        "msgspec>=0.18,<1",
         # GET /metrics: Prometheus' own client, for the text format and its metric types.
         "prometheus_client>=0.20,<1",
     ],

@@ -7,6 +7,9 @@ claims or by how far its data expands.
 import json
 import re
 import zlib
+from decimal import Decimal
+
+import msgspec
 
 from .validation import EXACT_DECODER, parse_json
 
@@ -100,10 +103,17 @@ def parse_batch(text, name, limit):
     """The JSON text, parsed as parse_json() parses it; TooManyItems when its `name` array holds
     more than limit items, as has_more_items() would say before parsing.
 
-    The object's values are decoded one at a time, and its `name` array item by item, so the
-    items are counted in the parse itself, not in a pass of their own. Any body this walk cannot
-    parse goes the way it always went: has_more_items(), then parse_json(), whose error says why.
+    The plugin's body, {"<name>": [records]} and nothing else, is read at once by msgspec
+    (_records_at_once). Any other is walked: the object's values are decoded one at a time, and
+    its `name` array item by item, so the items are counted in the parse itself, not in a pass
+    of their own. Any body this walk cannot parse goes the way it always went: has_more_items(),
+    then parse_json(), whose error says why.
     """
+    records = _records_at_once(text, name)
+    if records is not None:
+        if len(records) > limit:
+            raise TooManyItems
+        return {name: records}
     try:
         return _walk_object(text, name, limit, EXACT_DECODER)
     # ArithmeticError: Decimal refuses an exponent as large as 1e99999999999999999999
@@ -112,6 +122,48 @@ def parse_batch(text, name, limit):
     if has_more_items(text, name, limit):
         raise TooManyItems
     return parse_json(text)
+
+
+# msgspec reads JSON about 3x faster than json's decoder, and keeps amounts exact: each number
+# with a fraction or an exponent goes to float_hook as the text it was sent as, as json's
+# parse_float. Where the two differ (a lone surrogate escape, which msgspec refuses), msgspec
+# raises and the walk below reads the body.
+_FAST_DECODER = msgspec.json.Decoder(float_hook=Decimal)
+_BATCH_KEY = {}  # name -> the regex of `{"<name>":` at a body's start
+# The values a body read at once may hold: at most its commas + 1, plus one per nesting level. It
+# is built whole before its records are counted, so this bounds what a flood of tiny records can
+# cost (some 30 MB of Python objects) before the 413; a 1,000-product batch holds about 40,000.
+FAST_PARSE_VALUES = 250_000
+# json's decoder counts nesting against the recursion limit from under three frames of its own
+# (loads, decode, raw_decode), and a body's object is one level more than its array: called from
+# this many frames deeper, msgspec reaches the limit no later than parse_json() would on the body.
+_FAST_PARSE_FRAMES = 6
+
+
+def _records_at_once(text, name):
+    """The records of a body that is {"<name>": [...]} and nothing else (no other key, the key
+    written without escapes), read by msgspec; None for any other body, or one msgspec refuses.
+
+    The text between the key's colon and the closing brace must then be one JSON value: no
+    second key can hide in it, so the result is what parse_json() gives, duplicate keys and all.
+    """
+    if name not in _BATCH_KEY:
+        _BATCH_KEY[name] = re.compile(r'[ \t\n\r]*\{[ \t\n\r]*"' + re.escape(name) + r'"[ \t\n\r]*:')
+    start = _BATCH_KEY[name].match(text)
+    end = text.rstrip(" \t\n\r")
+    if start is None or not end.endswith("}") or text.count(",") >= FAST_PARSE_VALUES:
+        return None
+    try:
+        records = _deeper(_FAST_PARSE_FRAMES, _FAST_DECODER.decode, text[start.end() : len(end) - 1])
+    # ArithmeticError: Decimal refuses an exponent as large as 1e99999999999999999999
+    except (msgspec.DecodeError, RecursionError, ArithmeticError):
+        return None
+    return records if type(records) is list else None
+
+
+def _deeper(frames, function, argument):
+    """function(argument), called from frames more Python frames down the stack."""
+    return _deeper(frames - 1, function, argument) if frames else function(argument)
 
 
 def has_more_items(text, name, limit):

@@ -9,7 +9,7 @@ passed to validate(), normalisation, updates, child validators, ignore_none_valu
 Cerberus' own validate().
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import cerberus
 from cerberus import errors
@@ -72,7 +72,7 @@ class CompiledValidator(cerberus.Validator):
         fields, required = self._plan
         self.update = False
         self._unrequired_by_excludes = set()
-        self._BareValidator__init_processing(document)
+        self._start(document)
         self._remaining_rules = []  # as Cerberus leaves it after each field
         error = self._error
         for field, value in self.document.items():
@@ -93,6 +93,18 @@ class CompiledValidator(cerberus.Validator):
         return not bool(self._errors)
 
     __call__ = validate
+
+    def _start(self, document):
+        """BareValidator.__init_processing, for a document of the compiled schema: new error
+        containers only after a document that left errors in them (otherwise they are as new),
+        and the document itself rather than a copy (nothing is normalised, so nothing writes to
+        it). Mapping or not, it is checked as Cerberus checks it."""
+        if self._errors or not isinstance(document, Mapping):
+            self._BareValidator__init_processing(document)
+            return
+        self.document = document
+        self._is_normalized = False
+        self.error_handler.start(self)
 
     def _check_field(self, rules, field):
         """BareValidator.__validate_definitions, its queue given: a rule may drop those queued after it."""

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.body import TooManyItems, has_more_items, parse_batch
+from service.body import FAST_PARSE_VALUES, TooManyItems, _records_at_once, has_more_items, parse_batch
 from service.validation import parse_json
 
 from http_helpers import assert_error, nothing_written
@@ -123,3 +123,83 @@ async def test_a_body_nested_past_the_recursion_limit_is_400(post, store, query,
     response = await post("/api/sync/products", body, store.token)
     assert "maximum recursion depth" in assert_error(response, 400, "invalid_json")
     nothing_written(query, store.id)
+
+
+# The plugin's own body, {"products": [...]} alone, is read at once by msgspec (_records_at_once).
+PLUGIN_BODIES = [
+    '{"products": []}',
+    ' {\n "products" :\t[ {"id": 1, "price": "24.90", "weight": 0.50, "big": 123456789012345678901234567890} ] }\n',
+    '{"products": [{"name": "Caf\\u00e9 \\/ th\\u00e9", "src": "https:\\/\\/x.test\\/a.jpg", "e": 1E3, "z": -0.0}]}',
+    '{"products": [{"name": "😀 é", "n": null, "t": true, "f": false, "l": [1, [2, {"k": "v"}]]}]}',
+    '{"products": [{"a": 1, "a": 2}]}',  # a duplicate key inside a record: the last one, as json
+]
+
+
+@pytest.mark.parametrize("text", PLUGIN_BODIES)
+def test_a_plugin_body_is_read_at_once_to_what_parse_json_reads(text):
+    assert _records_at_once(text, "products") is not None
+    assert one_pass(text) == two_passes(text) == ("parsed", parse_json(text))
+    assert repr(parse_batch(text, "products", LIMIT)) == repr(parse_json(text))  # Decimals as sent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"products": [], "products": [{}, {}, {}, {}, {}, {}]}',  # a second key: walked
+        '{"pr\\u006fducts": [1]}',  # the key with an escape
+        '{"other": 1, "products": [1]}',
+        '{"products": ["\\ud800"]}',  # msgspec refuses a lone surrogate, json reads it
+        '{"products": [1.5e99999999999999999999]}',
+        '{"products": 5}',
+        '{"products": [' + "0," * FAST_PARSE_VALUES + "0]}",  # past the values a body read at once holds
+    ],
+)
+def test_any_other_body_is_walked_with_the_same_verdict(text):
+    assert _records_at_once(text, "products") is None
+    for limit in (0, 5, FAST_PARSE_VALUES + 1):
+        assert one_pass(text, limit) == two_passes(text, limit)
+
+
+def test_a_plugin_body_over_the_limit_is_too_many():
+    assert one_pass('{"products": [{}, {}, {}, {}, {}, {}]}') == ("too many", None)
+
+
+@pytest.mark.parametrize("depth", range(900, 1010))
+def test_msgspec_reaches_the_nesting_limit_no_later_than_json(depth):
+    for opener, closer in (("[", "]"), ('{"a":', "}")):
+        text = '{"products": [' + opener * depth + "1" + closer * depth + "]}"
+        records = _records_at_once(text, "products")
+        if records is not None:
+            assert {"products": records} == parse_json(text)  # json, from this same frame, reads it too
+
+
+JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.decimals(allow_nan=False, allow_infinity=False).map(lambda d: str(d))
+    | st.text(max_size=8)
+)
+
+
+def json_texts():
+    """JSON texts of any shape, numbers written in any of JSON's spellings."""
+    values = st.recursive(
+        JSON_SCALARS.map(json.dumps) | st.sampled_from(["1.50", "1E3", "-0.0", "0e0", "2.5e-7", "10"]),
+        lambda children: (
+            st.lists(children, max_size=4).map(lambda items: "[" + ",".join(items) + "]")
+            | st.dictionaries(st.text(max_size=4).map(json.dumps), children, max_size=4).map(
+                lambda pairs: "{" + ",".join(f"{key}: {value}" for key, value in pairs.items()) + "}"
+            )
+        ),
+        max_leaves=20,
+    )
+    return st.lists(values, max_size=6).map(lambda items: '{"products": [' + ", ".join(items) + "]}")
+
+
+@settings(max_examples=1000)
+@given(json_texts())
+def test_any_plugin_body_reads_as_parse_json_reads_it(text):
+    assert one_pass(text) == two_passes(text)
+    if one_pass(text)[0] == "parsed":
+        assert repr(parse_batch(text, "products", LIMIT)) == repr(parse_json(text))

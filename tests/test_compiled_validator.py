@@ -55,3 +55,22 @@ def test_a_schema_passed_to_validate_is_followed():
     assert validator.errors == {"a": ["must be of integer type"]}
     assert not validator.validate({}, normalize=False)
     assert validator.errors == {"a": ["required field"]}
+
+
+def test_each_document_starts_with_the_state_stock_cerberus_gives_it():
+    """Error containers are made anew only after a document that left errors: whatever the order,
+    the errors, trees and document are those of the document just validated."""
+    entity = ENTITIES["customers"]
+    compiled, stock = RecordValidator(entity.schema), cerberus.Validator(entity.schema)
+    valid, invalid = {"wc_customer_id": 1}, {"wc_customer_id": 0, "email": "x"}
+    for document in (valid, invalid, invalid, valid, valid, invalid, valid):
+        assert judged(compiled, document) == judged(stock, document)
+        assert compiled.document == stock.document == document
+        assert compiled.recent_error == stock.recent_error
+        assert bool(compiled.document_error_tree.errors) == bool(stock.document_error_tree.errors)
+        assert len(compiled.document_error_tree.fetch_errors_from(("email",))) == len(
+            stock.document_error_tree.fetch_errors_from(("email",))
+        )
+    for validator in (compiled, stock):
+        with pytest.raises(cerberus.DocumentError):
+            validator.validate(["not", "a", "mapping"], normalize=False)
