@@ -30,7 +30,7 @@ Before each case the tables are emptied and refilled with 20 other stores'
 rows, then analysed, as in a live database.
 
 Each case also reports records per CPU-second: the records over the CPU seconds
-(utime + stime from /proc) of the server's process tree (HTTP) and of the
+(from /proc, in nanoseconds) of the server's process tree (HTTP) and of the
 PostgreSQL backends doing the writes, read before and after each run; other
 load on the machine does not count, but slows both.
 
@@ -289,7 +289,7 @@ class Case:
         seconds, cpu_seconds = self.execute(self.prepared, stores, self.server)
         self.verify(stores, self.records)
         self.rates.append(self.clients * self.count / seconds)
-        if cpu_seconds:  # a run shorter than a clock tick (COPY) has none
+        if cpu_seconds:  # none measured: no figure rather than a division by zero
             self.cpu_rates.append(self.clients * self.count / cpu_seconds)
 
     def finish(self):
@@ -613,7 +613,7 @@ def main():
         "autocommit INSERT ... ON CONFLICT per record (a product's category links in the same statement)"
     )
     print(
-        "- server peak RSS: VmHWM of the `python -m service serve` process (with 2 workers: of the larger), started afresh for each HTTP case; records/CPU-s: records over the CPU seconds (/proc utime + stime) of the server's processes and of the PostgreSQL backends writing, per run\n"
+        "- server peak RSS: VmHWM of the `python -m service serve` process (with 2 workers: of the larger), started afresh for each HTTP case; records/CPU-s: records over the CPU seconds (/proc/<pid>/task/*/schedstat) of the server's processes and of the PostgreSQL backends writing, per run\n"
     )
     if config.baseline:
         print(
