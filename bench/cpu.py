@@ -10,6 +10,7 @@ from contextlib import closing
 
 import psycopg2
 
+
 def _stat(pid):
     """/proc/<pid>/stat's fields after the command name (fields 3...), or None once the process is gone."""
     try:

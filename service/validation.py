@@ -32,7 +32,7 @@ EXACT_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=De
 
 @dataclass
 class ValidatedBatch:
-    records_json: str  # JSON array of the valid records, for the SQL function
+    records_json: str  # JSON array of the valid records, for the SQL function (set last)
     indexes: list  # the batch index of each valid record, in the same order
     errors: list  # one {index, id, reason} per skipped record
 
@@ -226,10 +226,10 @@ def merge_errors(batch, sql_errors):
 
 def validate_batch(entity, records):
     validator = validator_for(entity)
-    batch = ValidatedBatch([], [], [])
+    batch, docs = ValidatedBatch(None, [], []), []
     for index, record in enumerate(records):
-        _validate_into(batch, validator, entity, index, record)
-    batch.records_json = "[" + ",".join(batch.records_json) + "]"
+        _validate_into(batch, docs, validator, entity, index, record)
+    _serialise_into(batch, docs, entity)
     return batch
 
 
@@ -241,18 +241,18 @@ CHUNK_RECORDS = 200
 async def validate_batch_yielding(entity, records, chunk=CHUNK_RECORDS):
     """validate_batch(), letting the event loop run other requests after every chunk of records."""
     validator = validator_for(entity)
-    batch = ValidatedBatch([], [], [])
+    batch, docs = ValidatedBatch(None, [], []), []
     for index, record in enumerate(records):
         if index and not index % chunk:
             await asyncio.sleep(0)
-        _validate_into(batch, validator, entity, index, record)
-    batch.records_json = "[" + ",".join(batch.records_json) + "]"
+        _validate_into(batch, docs, validator, entity, index, record)
+    _serialise_into(batch, docs, entity)
     return batch
 
 
-def _validate_into(batch, validator, entity, index, record):
-    """Adds the record to batch: its JSON text (records_json is a list of them until the end) and
-    index, or its error."""
+def _validate_into(batch, docs, validator, entity, index, record):
+    """Adds the record to docs (projected, its items too) and its index to batch.indexes if it is
+    valid, else its error to batch.errors."""
     if not isinstance(record, dict):
         batch.errors.append({"index": index, "id": None, "reason": "record: must be a JSON object"})
         return
@@ -261,10 +261,29 @@ def _validate_into(batch, validator, entity, index, record):
         reason = describe(validator.errors)
     else:
         reason = next(filter(None, (check(doc) for check in entity.record_checks)), None)
-        if reason is None:
-            text, reason = serialise(project_items(doc, entity), entity.record_lists)
     if reason:
         batch.errors.append({"index": index, "id": reported_id(doc.get(entity.id_field)), "reason": reason})
         return
-    batch.records_json.append(text)
+    docs.append(project_items(doc, entity))
     batch.indexes.append(index)
+
+
+def _serialise_into(batch, docs, entity):
+    """Sets batch.records_json to the valid docs as a JSON array: written at once when orjson
+    writes the whole of it as serialise() would each record (no Decimal, no NUL, nothing
+    _orjson_text refuses), else record by record, a record serialise() refuses then skipped with
+    its reason."""
+    text = _orjson_text(docs)
+    if text is not None and "\\u0000" not in text:
+        batch.records_json = text
+        return
+    texts, indexes = [], []
+    for index, doc in zip(batch.indexes, docs):
+        text, reason = serialise(doc, entity.record_lists)
+        if reason:
+            batch.errors.append({"index": index, "id": reported_id(doc.get(entity.id_field)), "reason": reason})
+        else:
+            texts.append(text)
+            indexes.append(index)
+    batch.errors.sort(key=lambda error: error["index"])
+    batch.records_json, batch.indexes = "[" + ",".join(texts) + "]", indexes

@@ -243,3 +243,23 @@ def test_the_first_bad_line_item_is_reported_with_its_first_bad_field():
         check(ORDERS, {"id": 1, "status": "s", "line_items": items})
         == "line_items: item 1: product_id: must be between 0 and 9223372036854775807"
     )
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        None,  # every record written at once
+        {"id": 3, "name": "a\x00b"},  # refused: NUL
+        {"id": 3, "name": "\ud800"},  # refused: a lone surrogate
+        {"id": 3, "name": "x", "price": Decimal("1.50")},  # written exactly, record by record
+        {"id": 3, "name": "null"},  # text holding null: record by record
+        {"id": 3, "name": "x", "categories": [{"id": 1, "slug": 10**30}]},  # an int past 64 bits
+    ],
+)
+def test_a_batch_is_written_as_its_records_are_one_by_one(odd):
+    records = [{"id": 1, "name": "a"}, {"id": 2}, *([odd] if odd else []), {"id": 4, "name": "é"}]
+    batch = validate_batch(PRODUCTS, records)
+    one_by_one = [validate_batch(PRODUCTS, [record]) for record in records]
+    assert batch.records_json == "[" + ",".join(b.records_json[1:-1] for b in one_by_one if b.indexes) + "]"
+    assert batch.indexes == [index for index, b in enumerate(one_by_one) if b.indexes]
+    assert batch.errors == [{**e, "index": index} for index, b in enumerate(one_by_one) for e in b.errors]
