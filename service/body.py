@@ -130,10 +130,11 @@ def parse_batch(text, name, limit):
 # raises and the walk below reads the body.
 _FAST_DECODER = msgspec.json.Decoder(float_hook=Decimal)
 _BATCH_KEY = {}  # name -> the regex of `{"<name>":` at a body's start
-# The values a body read at once may hold: at most its commas + 1, plus one per nesting level. It
-# is built whole before its records are counted, so this bounds what a flood of tiny records can
-# cost (some 30 MB of Python objects) before the 413; a 1,000-product batch holds about 40,000.
-FAST_PARSE_VALUES = 250_000
+# The values a body read at once may hold: at most its commas + 1, plus one per nesting level,
+# and fewer than half its characters. It is built whole before its records are counted, so this
+# bounds what a flood of tiny records can cost (some 50 MB of Python objects) before the 413; a
+# 1,000-product batch holds about 40,000 values, a 5,000-product one about 200,000.
+FAST_PARSE_VALUES = 500_000
 # json's decoder counts nesting against the recursion limit from under three frames of its own
 # (loads, decode, raw_decode), and a body's object is one level more than its array: called from
 # this many frames deeper, msgspec reaches the limit no later than parse_json() would on the body.
@@ -151,7 +152,9 @@ def _records_at_once(text, name):
         _BATCH_KEY[name] = re.compile(r'[ \t\n\r]*\{[ \t\n\r]*"' + re.escape(name) + r'"[ \t\n\r]*:')
     start = _BATCH_KEY[name].match(text)
     end = text.rstrip(" \t\n\r")
-    if start is None or not end.endswith("}") or text.count(",") >= FAST_PARSE_VALUES:
+    if start is None or not end.endswith("}"):
+        return None
+    if len(text) >= 2 * FAST_PARSE_VALUES and text.count(",") >= FAST_PARSE_VALUES:  # counted only if it could
         return None
     try:
         records = _deeper(_FAST_PARSE_FRAMES, _FAST_DECODER.decode, text[start.end() : len(end) - 1])

@@ -26,6 +26,8 @@ ISO8601 = re.compile(
     r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
     r"(?:Z|[+-](?:0[0-9]|1[0-5]):?[0-5][0-9])?)?"
 )
+# WooCommerce's own shape (its *_gmt fields), one of ISO8601's: matched first, at half the cost.
+WOOCOMMERCE_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")
 # Fewer digits before the point than MAX_MONEY has: below it, without building a Decimal.
 MONEY_DIGITS = len(str(MAX_MONEY))
 MONEY_TEXT = re.compile(r"[0-9]+(?:\.[0-9]+)?")  # bounded by MAX_TEXT and MAX_MONEY, as text_money()
@@ -110,7 +112,7 @@ def money(field, value, error):
 
 
 def iso_timestamp(field, value, error):
-    if type(value) is not str or not ISO8601.fullmatch(value):
+    if type(value) is not str or not (WOOCOMMERCE_TIMESTAMP.fullmatch(value) or ISO8601.fullmatch(value)):
         error(field, "must be an ISO 8601 date or date-time")
         return
     try:

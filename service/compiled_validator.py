@@ -26,9 +26,9 @@ class CompiledValidator(cerberus.Validator):
         self._plan_schema = None
 
     def _compile(self):
-        """{field: ({rule: check(field, value)} in Cerberus' order, the one check(field, value, error)
-        or None)}, and the required fields."""
-        fields = {}
+        """{field: the one check(field, value, error) of a field with one rule}, {field: {rule:
+        check(field, value)} in Cerberus' order} of the others, and the required fields."""
+        only_checks, fields = {}, {}
         for field, definitions in self.schema.items():
             definitions = self._resolve_rules_set(definitions)
             queue = [x for x in self.priority_validations if x in definitions or x in self.mandatory_validations]
@@ -36,15 +36,16 @@ class CompiledValidator(cerberus.Validator):
             queue.extend(
                 x for x in definitions if x not in queue and x not in self.normalization_rules and x not in NOT_RULES
             )
-            calls = {rule: self._handler(rule, definitions.get(rule)) for rule in queue}
-            only = self._only_check(*queue, definitions.get(queue[0])) if len(queue) == 1 else None
-            fields[field] = (calls, only)
+            if len(queue) == 1:
+                only_checks[field] = self._only_check(*queue, definitions.get(queue[0]))
+            else:
+                fields[field] = {rule: self._handler(rule, definitions.get(rule)) for rule in queue}
         required = {
             field
             for field, definitions in self.schema.items()
             if self._resolve_rules_set(definitions).get("required", self.require_all) is True
         }
-        self._plan, self._plan_schema = (fields, frozenset(required)), self.schema
+        self._plan, self._plan_schema = (only_checks, fields, frozenset(required)), self.schema
 
     def _handler(self, rule, constraint):
         """rule's check of (field, value): a check_with function is called as Cerberus would."""
@@ -69,25 +70,23 @@ class CompiledValidator(cerberus.Validator):
             return super().validate(document, schema, update, normalize)
         if self._plan_schema is not self.schema:
             self._compile()
-        fields, required = self._plan
+        only_checks, fields, required = self._plan
         self.update = False
         self._unrequired_by_excludes = set()
         self._start(document)
         self._remaining_rules = []  # as Cerberus leaves it after each field
         error = self._error
         for field, value in self.document.items():
-            plan = fields.get(field)
-            if plan is None:
+            only = only_checks.get(field)
+            if only is not None:
+                try:  # noqa: SIM105 (suppress() costs a context manager per field)
+                    only(field, value, error)
+                except _SchemaRuleTypeError:
+                    pass
+            elif field in fields:
+                self._check_field(fields[field], field)
+            else:
                 self._BareValidator__validate_unknown_fields(field)
-                continue
-            calls, only = plan
-            if only is None:
-                self._check_field(calls, field)
-                continue
-            try:  # noqa: SIM105 (suppress() costs a context manager per field)
-                only(field, value, error)
-            except _SchemaRuleTypeError:
-                pass
         self._check_required(required)
         self.error_handler.end(self)
         return not bool(self._errors)

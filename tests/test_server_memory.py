@@ -8,6 +8,7 @@ import contextlib
 import pytest
 
 from bench.server import Server, status_kib
+from service.body import FAST_PARSE_VALUES
 
 from raw_http import error_code, exchange, head
 
@@ -56,12 +57,19 @@ async def test_six_40mb_bodies_to_an_unknown_path_do_not_grow_memory(server):
     assert peak - before < 20, (before, peak)
 
 
+@pytest.mark.parametrize(
+    "size",
+    [
+        10 * MB,  # 3.5 million records: walked, and refused past the limit
+        2 * FAST_PARSE_VALUES - 1,  # the largest body read at once without counting its commas
+    ],
+)
 @pytest.mark.gen_test(timeout=60)
-async def test_a_10mib_batch_of_millions_of_empty_records_is_refused_in_bounded_memory(server, store):
+async def test_a_batch_of_a_flood_of_empty_records_is_refused_in_bounded_memory(server, store, size):
     port, pid = server
-    records = b",".join([b"{}"] * ((10 * MB - 20) // 3))  # 10 MiB: 3.5 million records
+    records = b",".join([b"{}"] * ((size - 20) // 3))
     body = b'{"products": [' + records + b"]}"
-    assert len(body) <= 10 * MB
+    assert len(body) <= size
     reset_peak_rss(pid)
     before = rss_mib(pid, "VmRSS")
 

@@ -4,7 +4,10 @@ import json
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from service import checks
 from service.entities import CATEGORIES, CUSTOMERS, ENTITIES, ORDERS, PRODUCTS
 from service.validation import describe, merge_errors, project, reported_id, serialise, validate_batch, validator_for
 
@@ -263,3 +266,10 @@ def test_a_batch_is_written_as_its_records_are_one_by_one(odd):
     assert batch.records_json == "[" + ",".join(b.records_json[1:-1] for b in one_by_one if b.indexes) + "]"
     assert batch.indexes == [index for index, b in enumerate(one_by_one) if b.indexes]
     assert batch.errors == [{**e, "index": index} for index, b in enumerate(one_by_one) for e in b.errors]
+
+
+@settings(max_examples=500)
+@given(st.from_regex(checks.WOOCOMMERCE_TIMESTAMP, fullmatch=True))
+def test_the_woocommerce_timestamp_shape_is_one_of_iso_8601s(text):
+    """iso_timestamp() tries WooCommerce's shape first: it must not let through what ISO8601 refuses."""
+    assert checks.ISO8601.fullmatch(text)
