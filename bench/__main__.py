@@ -67,6 +67,8 @@ import sys
 import time
 from dataclasses import dataclass
 
+from service.config import Config as ServiceConfig
+
 from . import baseline, cpu, data, database, machine, paths, report, split
 from .server import Server
 
@@ -204,6 +206,8 @@ class Case:
         self.records = [catalogue(entity, self.count, seed, config.category_tree) for seed in range(clients)]
         self.client_batches = [chunks(records, batch) for records in self.records]
 
+    server = None  # the HTTP cases' server, from start() to stop()
+
     def fresh_stores(self):
         """One new store per client; a products store gets its category tree first, an orders
         store its products and customers."""
@@ -340,13 +344,23 @@ def run_together(together, runs):
 TOGETHER = ("baseline", "http", "function", "naive")
 
 
+def sendable(config, entity, batch):
+    """Whether a batch of entity this size is one the service takes: a categories batch is at most
+    a store's tree; any batch's body must be within the service's MAX_BODY_BYTES (5,000 orders of
+    the bench's shape are not)."""
+    if entity == "categories":
+        return batch <= config.category_records
+    sample = catalogue(entity, 100, 0, config.category_tree)
+    return len(json.dumps({entity: sample})) * batch / len(sample) <= ServiceConfig.from_env().max_body_bytes
+
+
 def units(config):
     """What runs, in order: tuples of cases whose runs take turns (run_together)."""
     with_baseline = bool(config.baseline) and "http" in config.paths
     together_paths = [path for path in TOGETHER if path in config.paths or (path == "baseline" and with_baseline)]
     for entity in config.entities:
         for batch in sorted(set(config.batches) | ({RATIO_BATCH} if "naive" in config.paths else set())):
-            if entity == "categories" and batch > config.category_records:
+            if not sendable(config, entity, batch):
                 continue
             for clients in config.clients:
                 together = [
@@ -359,7 +373,7 @@ def units(config):
     for path in config.paths:
         for entity in config.entities:
             for batch in config.batches:
-                if entity == "categories" and batch > config.category_records:
+                if not sendable(config, entity, batch):
                     continue
                 for clients in config.clients:
                     if path == "http" and batch == RATIO_BATCH:
@@ -597,6 +611,7 @@ def main():
     print(
         f"- a products store holds a {config.category_tree}-category, 3-level tree first; categories "
         f"cases send each store a {config.category_records:,}-category 3-level tree (so no larger batches); "
+        f"a batch whose body would pass the service's MAX_BODY_BYTES is not run (5,000 orders); "
         f"an orders store holds {ORDER_CATALOGUE} products and {ORDER_CATALOGUE} customers first, and its orders "
         f"have 1-5 line items (3 on average); orders run through HTTP and the function only"
     )
