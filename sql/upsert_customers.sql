@@ -16,12 +16,19 @@
 -- One @ between two runs of anything but @ and ASCII whitespace. Spelled
 -- out rather than [:space:], whose meaning beyond ASCII is the locale's;
 -- service/checks.py's EMAIL is the same class.
-CREATE OR REPLACE FUNCTION json_email(value jsonb) RETURNS text
+CREATE OR REPLACE FUNCTION email_address(trimmed text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE
-        WHEN length(btrim(json_string(value))) > max_email_length() THEN NULL
-        WHEN btrim(json_string(value)) ~ '^[^@ \t\n\r\f\v]+@[^@ \t\n\r\f\v]+$' THEN btrim(json_string(value))
+        WHEN length(trimmed) > max_email_length() THEN NULL
+        WHEN trimmed ~ '^[^@ \t\n\r\f\v]+@[^@ \t\n\r\f\v]+$' THEN trimmed
     END
+$$;
+
+-- The address of a JSON string, trimmed; NULL for anything else. (A batch's
+-- statement trims each value once and calls email_address() on it.)
+CREATE OR REPLACE FUNCTION json_email(value jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT email_address(btrim(json_string(value)))
 $$;
 
 -- The stored form of an address json_email() accepted: the hex SHA-256 of
@@ -72,6 +79,7 @@ BEGIN
                jsonb_typeof(e.r) = 'object' AS is_object,
                coalesce(nullif(e.r -> 'wc_customer_id', 'null'), e.r -> 'id') AS wc_customer_id,
                e.r -> 'email' AS email,
+               btrim(json_string(e.r -> 'email')) AS email_trimmed,
                e.r -> 'display_name' AS display_name,
                e.r -> 'first_name' AS first_name,
                e.r -> 'last_name' AS last_name,
@@ -88,7 +96,7 @@ BEGIN
     typed AS MATERIALIZED (
         SELECT raw.*,
                json_id(wc_customer_id) AS t_wc_customer_id,
-               json_email(email) AS t_email,
+               email_address(email_trimmed) AS t_email,
                json_string(display_name) AS t_display_name,
                json_string(first_name) AS t_first_name,
                json_string(last_name) AS t_last_name,
@@ -125,9 +133,15 @@ BEGIN
     -- would the stored row. The winner then meets the stored row below.
     -- In key order: concurrent batches then lock their rows in the same
     -- order and cannot deadlock.
+    -- Only what the insert reads goes through the sorts; the window's order is the one
+    -- DISTINCT ON needs, so that one sort serves both.
     latest AS (
         SELECT DISTINCT ON (t_wc_customer_id) *
-          FROM (SELECT *, max(t_updated_at) OVER (PARTITION BY t_wc_customer_id) AS newest
+          FROM (SELECT idx, t_wc_customer_id, t_email, t_display_name, t_first_name, t_last_name, t_username,
+                       t_total_spent, t_order_count, t_first_order_date, t_last_order_date, t_created_at,
+                       t_updated_at,
+                       max(t_updated_at) OVER (PARTITION BY t_wc_customer_id ORDER BY idx DESC
+                                               ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS newest
                   FROM checked
                  WHERE reason IS NULL) AS valid
          WHERE t_updated_at IS NULL OR t_updated_at = newest

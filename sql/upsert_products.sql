@@ -113,9 +113,15 @@ BEGIN
     -- would the stored row. The winner then meets the stored row below.
     -- In key order: concurrent batches then lock their rows in the same
     -- order and cannot deadlock.
+    -- Only what the insert reads goes through the sorts; the window's order is the one
+    -- DISTINCT ON needs, so that one sort serves both.
     latest AS (
         SELECT DISTINCT ON (t_wc_product_id) *
-          FROM (SELECT *, max(t_updated_at) OVER (PARTITION BY t_wc_product_id) AS newest
+          FROM (SELECT idx, t_wc_product_id, t_name, t_sku, t_price, t_regular_price, t_sale_price,
+                       t_category_id, t_category_ids, t_category_name, t_stock_quantity, t_stock_status,
+                       t_status, t_type, t_created_at, t_updated_at,
+                       max(t_updated_at) OVER (PARTITION BY t_wc_product_id ORDER BY idx DESC
+                                               ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS newest
                   FROM checked
                  WHERE reason IS NULL) AS valid
          WHERE t_updated_at IS NULL OR t_updated_at = newest
