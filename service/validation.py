@@ -239,12 +239,17 @@ CHUNK_RECORDS = 200
 
 
 async def validate_batch_yielding(entity, records, chunk=CHUNK_RECORDS):
-    """validate_batch(), letting the event loop run other requests after every chunk of records."""
+    """validate_batch(), letting the event loop run other requests after every chunk of records.
+
+    It empties records as it goes (each item becomes None once projected), so that the batch's
+    parsed form is freed record by record: several large batches validated at once do not each
+    hold theirs whole."""
     validator = validator_for(entity)
     batch, docs = ValidatedBatch(None, [], []), []
     for index, record in enumerate(records):
         if index and not index % chunk:
             await asyncio.sleep(0)
+        records[index] = None
         _validate_into(batch, docs, validator, entity, index, record)
     _serialise_into(batch, docs, entity)
     return batch

@@ -1,5 +1,6 @@
 """Unit tests of the validation path: projection, Cerberus schemas, serialisation."""
 
+import asyncio
 import json
 from decimal import Decimal
 
@@ -9,7 +10,16 @@ from hypothesis import strategies as st
 
 from service import checks
 from service.entities import CATEGORIES, CUSTOMERS, ENTITIES, ORDERS, PRODUCTS
-from service.validation import describe, merge_errors, project, reported_id, serialise, validate_batch, validator_for
+from service.validation import (
+    describe,
+    merge_errors,
+    project,
+    reported_id,
+    serialise,
+    validate_batch,
+    validate_batch_yielding,
+    validator_for,
+)
 
 SPEC_EXAMPLES = {
     "products": {
@@ -273,3 +283,15 @@ def test_a_batch_is_written_as_its_records_are_one_by_one(odd):
 def test_the_woocommerce_timestamp_shape_is_one_of_iso_8601s(text):
     """iso_timestamp() tries WooCommerce's shape first: it must not let through what ISO8601 refuses."""
     assert checks.ISO8601.fullmatch(text)
+
+
+def test_validating_while_yielding_gives_the_same_batch_and_empties_the_records():
+    records = [{"id": n, "name": f"p{n}"} if n % 3 else {"id": n} for n in range(1, 450)]
+    expected = validate_batch(PRODUCTS, [dict(record) for record in records])
+    batch = asyncio.run(validate_batch_yielding(PRODUCTS, records, chunk=100))
+    assert (batch.records_json, batch.indexes, batch.errors) == (
+        expected.records_json,
+        expected.indexes,
+        expected.errors,
+    )
+    assert records == [None] * 449  # each freed once projected
