@@ -4,6 +4,7 @@ Everything here is bounded by the size limit, never by what the client
 claims or by how far its data expands.
 """
 
+import functools
 import json
 import re
 import zlib
@@ -129,7 +130,6 @@ def parse_batch(text, name, limit):
 # parse_float. Where the two differ (a lone surrogate escape, which msgspec refuses), msgspec
 # raises and the walk below reads the body.
 _FAST_DECODER = msgspec.json.Decoder(float_hook=Decimal)
-_BATCH_KEY = {}  # name -> the regex of `{"<name>":` at a body's start
 # The values a body read at once may hold: at most its commas + 1, plus one per nesting level,
 # and fewer than half its characters. It is built whole before its records are counted, so this
 # bounds what a flood of tiny records can cost (some 50 MB of Python objects) before the 413; a
@@ -148,11 +148,11 @@ def _records_at_once(text, name):
     The text between the key's colon and the closing brace must then be one JSON value: no
     second key can hide in it, so the result is what parse_json() gives, duplicate keys and all.
     """
-    if name not in _BATCH_KEY:
-        _BATCH_KEY[name] = re.compile(r'[ \t\n\r]*\{[ \t\n\r]*"' + re.escape(name) + r'"[ \t\n\r]*:')
-    start = _BATCH_KEY[name].match(text)
+    start = _batch_key(name).match(text)
+    if start is None:
+        return None
     end = text.rstrip(" \t\n\r")
-    if start is None or not end.endswith("}"):
+    if not end.endswith("}"):
         return None
     if len(text) >= 2 * FAST_PARSE_VALUES and text.count(",") >= FAST_PARSE_VALUES:  # counted only if it could
         return None
@@ -162,6 +162,12 @@ def _records_at_once(text, name):
     except (msgspec.DecodeError, RecursionError, ArithmeticError):
         return None
     return records if type(records) is list else None
+
+
+@functools.cache
+def _batch_key(name):
+    """The pattern of `{"<name>":` at a body's start."""
+    return re.compile(r'[ \t\n\r]*\{[ \t\n\r]*"' + re.escape(name) + r'"[ \t\n\r]*:')
 
 
 def _deeper(frames, function, argument):

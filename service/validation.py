@@ -267,10 +267,15 @@ def _validate_into(batch, docs, validator, entity, index, record):
     else:
         reason = next(filter(None, (check(doc) for check in entity.record_checks)), None)
     if reason:
-        batch.errors.append({"index": index, "id": reported_id(doc.get(entity.id_field)), "reason": reason})
+        batch.errors.append(_skipped(entity, index, doc, reason))
         return
     docs.append(project_items(doc, entity))
     batch.indexes.append(index)
+
+
+def _skipped(entity, index, doc, reason):
+    """The error of the record at index, doc its projection."""
+    return {"index": index, "id": reported_id(doc.get(entity.id_field)), "reason": reason}
 
 
 def _serialise_into(batch, docs, entity):
@@ -286,7 +291,7 @@ def _serialise_into(batch, docs, entity):
     for index, doc in zip(batch.indexes, docs):
         text, reason = serialise(doc, entity.record_lists)
         if reason:
-            batch.errors.append({"index": index, "id": reported_id(doc.get(entity.id_field)), "reason": reason})
+            batch.errors.append(_skipped(entity, index, doc, reason))
         else:
             texts.append(text)
             indexes.append(index)
