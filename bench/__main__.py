@@ -206,7 +206,11 @@ class Case:
         self.records = [catalogue(entity, self.count, seed, config.category_tree) for seed in range(clients)]
         self.client_batches = [chunks(records, batch) for records in self.records]
 
-    server = None  # the HTTP cases' server, from start() to stop()
+    # From start() to stop(): the HTTP cases' server, the direct paths' connections, and the
+    # event loop every run of the case runs in (an aiopg connection belongs to one loop).
+    server = None
+    connections = ()
+    loop = None
 
     def fresh_stores(self):
         """One new store per client; a products store gets its category tree first, an orders
@@ -235,17 +239,26 @@ class Case:
     def execute(self, prepared, stores, server):
         """(elapsed seconds, CPU seconds) of one run's writes: the CPU of the server's process tree
         (HTTP) and of the PostgreSQL backends doing the work."""
-        url = self.url
+        run = self.loop.run_until_complete
         if self.path in ("http", "baseline"):
-            with cpu.Meter(lambda: cpu.process_tree(server.process.pid) + cpu.backends(url)) as meter:
-                seconds = asyncio.run(paths.http_run(server.base_url, self.entity, prepared, stores))
+            with cpu.Meter(lambda: cpu.process_tree(server.process.pid) + cpu.backends(self.url)) as meter:
+                seconds = run(paths.http_run(server.base_url, self.entity, prepared, stores))
             return seconds, meter.seconds
         if self.path == "function":
-            return asyncio.run(paths.function_run(url, self.entity, prepared, stores))
+            return run(paths.function_run(self.connections, self.entity, prepared, stores))
         if self.path in ("copy", "copy-logged"):
             table = database.scratch_table(self.entity) if self.path == "copy" else self.entity
-            return paths.copy_run(url, self.entity, prepared, stores, table)
-        return asyncio.run(paths.naive_run(url, self.entity, prepared, stores))
+            return paths.copy_run(self.connections, self.entity, prepared, stores, table)
+        return run(paths.naive_run(self.connections, self.entity, prepared, stores))
+
+    def open_connections(self):
+        """The direct paths' connections, one per client, for the whole case: the HTTP server's
+        pool keeps its own from the warm-up on, and so do these (paths.timed_per_store)."""
+        if self.path in ("function", "naive"):
+            return self.loop.run_until_complete(paths.open_connections(self.url, self.clients))
+        if self.path in ("copy", "copy-logged"):
+            return paths.copy_connections(self.url, self.clients)
+        return []
 
     def verify(self, stores, sent):
         """Every record sent is stored once, in its store (and a product's categories linked)."""
@@ -278,6 +291,8 @@ class Case:
         self.rates, self.cpu_rates = [], []
         database.reset(self.url, background(config))
         self.server = None
+        self.loop = asyncio.new_event_loop()
+        self.connections = self.open_connections()
         if self.path in ("http", "baseline"):
             source = config.baseline_dir if self.path == "baseline" else None
             self.server = Server(self.url, config.pool_size, self.workers, cwd=source)
@@ -321,6 +336,14 @@ class Case:
     def stop(self):
         if self.server:
             self.server.stop()
+        for conn in self.connections:
+            closed = conn.close()
+            if closed is not None:  # aiopg's: closed within its loop, as it was opened
+                self.loop.run_until_complete(closed)
+        self.connections = ()
+        if self.loop:
+            self.loop.close()
+            self.loop = None
 
 
 def run_together(together, runs):

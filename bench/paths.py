@@ -89,30 +89,34 @@ def function_prepare(entity_name, client_batches):
     return prepared
 
 
-async def timed_per_store(url, stores, work, one_store):
+async def open_connections(url, count):
+    """count aiopg connections, each a client's for a whole case (see timed_per_store)."""
+    return [await aiopg.connect(url, timeout=TIMEOUT_S) for _ in range(count)]
+
+
+async def timed_per_store(connections, stores, work, one_store):
     """(seconds, backends' CPU seconds) for one_store(cursor, store_id, its work) to run for all
-    stores at once, each store on a connection of its own (opened before the clock starts)."""
-    connections = [await aiopg.connect(url, timeout=TIMEOUT_S) for _ in stores]
+    stores at once, each store on a connection of its own.
+
+    The connections are the case's, opened before its warm-up and kept for its runs, as the
+    service's pool keeps its own: a backend's first calls load the catalogue and plan the
+    functions' statements (about 10 ms for a customers batch), which belongs to no run."""
     pids = [conn.raw.get_backend_pid() for conn in connections]
 
     async def run(conn, store_id, store_work):
         async with conn.cursor() as cur:
             await one_store(cur, store_id, store_work)
 
-    try:
-        with cpu.Meter(lambda: pids) as meter:
-            began = time.perf_counter()
-            await asyncio.gather(
-                *(run(conn, store_id, store_work) for conn, (store_id, _), store_work in zip(connections, stores, work))
-            )
-            seconds = time.perf_counter() - began
-        return seconds, meter.seconds
-    finally:
-        for conn in connections:
-            await conn.close()
+    with cpu.Meter(lambda: pids) as meter:
+        began = time.perf_counter()
+        await asyncio.gather(
+            *(run(conn, store_id, store_work) for conn, (store_id, _), store_work in zip(connections, stores, work))
+        )
+        seconds = time.perf_counter() - began
+    return seconds, meter.seconds
 
 
-async def function_run(url, entity_name, texts, stores):
+async def function_run(connections, entity_name, texts, stores):
     query = sql.SQL("SELECT status, skipped_count FROM {}(%s, %s::jsonb)").format(
         sql.Identifier(ENTITIES[entity_name].sql_function)
     )
@@ -124,7 +128,7 @@ async def function_run(url, entity_name, texts, stores):
             if status != "completed" or skipped:
                 raise BenchError(f"{entity_name} batch: {status}, {skipped} skipped")
 
-    return await timed_per_store(url, stores, texts, one_store)
+    return await timed_per_store(connections, stores, texts, one_store)
 
 
 # --- rows: a WooCommerce record as the columns it is stored in --------------
@@ -211,8 +215,18 @@ def copy_prepare(entity_name, client_batches):
     return prepared
 
 
-def copy_run(url, entity_name, lines, stores, table):
-    """(seconds, backends' CPU seconds) of one COPY per batch into table; one thread and connection per store."""
+def copy_connections(url, count):
+    """count psycopg2 connections in autocommit (one transaction per COPY, as per batch elsewhere),
+    each a client's for a whole case."""
+    connections = [psycopg2.connect(url) for _ in range(count)]
+    for conn in connections:
+        conn.autocommit = True
+    return connections
+
+
+def copy_run(connections, entity_name, lines, stores, table):
+    """(seconds, backends' CPU seconds) of one COPY per batch into table; one thread per store, on its
+    connection of the case (psycopg2, autocommit; see timed_per_store)."""
     statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
         sql.Identifier(table),
         sql.SQL(", ").join(map(sql.Identifier, database.SCRATCH_COLUMNS[entity_name])),
@@ -222,25 +236,19 @@ def copy_run(url, entity_name, lines, stores, table):
         [("".join(f"{store_id},{line}" for line in batch)).encode() for batch in store_lines]
         for (store_id, _), store_lines in zip(stores, lines)
     ]
-    connections = [psycopg2.connect(url) for _ in stores]
     pids = [conn.get_backend_pid() for conn in connections]
 
     def one_store(conn, store_payloads):
-        conn.autocommit = True  # one transaction per COPY, as per batch elsewhere
         with conn.cursor() as cur:
             for payload in store_payloads:
                 cur.copy_expert(statement, io.BytesIO(payload))
 
-    try:
-        with concurrent.futures.ThreadPoolExecutor(len(stores)) as pool, cpu.Meter(lambda: pids) as meter:
-            began = time.perf_counter()
-            for future in [pool.submit(one_store, conn, p) for conn, p in zip(connections, payloads)]:
-                future.result()
-            seconds = time.perf_counter() - began
-        return seconds, meter.seconds
-    finally:
-        for conn in connections:
-            conn.close()
+    with concurrent.futures.ThreadPoolExecutor(len(stores)) as pool, cpu.Meter(lambda: pids) as meter:
+        began = time.perf_counter()
+        for future in [pool.submit(one_store, conn, p) for conn, p in zip(connections, payloads)]:
+            future.result()
+        seconds = time.perf_counter() - began
+    return seconds, meter.seconds
 
 
 # --- naive -----------------------------------------------------------------
@@ -286,7 +294,7 @@ def naive_statement(entity_name):
     ).format(upsert, sql.Identifier("product_categories"))
 
 
-async def naive_run(url, entity_name, client_batches, stores):
+async def naive_run(connections, entity_name, client_batches, stores):
     """Converts each record in Python (emails hashed here) and upserts it on its own."""
     statement = naive_statement(entity_name)
     columns = database.SCRATCH_COLUMNS[entity_name]
@@ -297,4 +305,4 @@ async def naive_run(url, entity_name, client_batches, stores):
             for record in batch:
                 await cur.execute(statement, dict(zip(columns, (store_id, *to_row(record)))))
 
-    return await timed_per_store(url, stores, client_batches, one_store)
+    return await timed_per_store(connections, stores, client_batches, one_store)
