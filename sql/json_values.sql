@@ -102,9 +102,19 @@ $$;
 -- WooCommerce's *_gmt fields. Every field is range-checked, and the day
 -- against its month, so "2026-02-30" reads as NULL instead of raising.
 --
--- The shape is checked on the text with its digits turned into 9s: the
--- common shapes by equality, the rest by pattern (a pattern costs more than
--- everything else here together).
+-- WooCommerce's own shapes take a fast lane: each two-digit field looked up
+-- in the set of its valid values (a hashed IN list: a lookup, where a regex
+-- or translate() costs ten times more). The rest: the shape is checked on
+-- the text with its digits turned into 9s, the common shapes by equality,
+-- the others by pattern.
+
+-- The two-digit numerals from low to high ('01', '02', ... '12'). Called with
+-- constants, it is worked out once, when a statement is planned.
+CREATE OR REPLACE FUNCTION two_digit_numerals(low integer, high integer) RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT array_agg(to_char(n, 'FM00') ORDER BY n) FROM generate_series(low, high) AS n
+$$;
+
 CREATE OR REPLACE FUNCTION iso_shape(value text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT translate(value, '0123456789+', '9999999999-')
@@ -119,19 +129,25 @@ $$;
 CREATE OR REPLACE FUNCTION text_timestamptz(value text) RETURNS timestamptz
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT CASE
-        -- WooCommerce's own shapes ("2026-01-15T10:30:00" in its *_gmt fields, or with a Z),
-        -- every field in range and the day at most 28: what the general checks below would
-        -- read, at half their cost. Two digits compare as text in byte order (collation "C")
-        -- as they do as numbers; none of these tests can raise, whatever order they run in.
-        WHEN iso_shape(value) IN ('9999-99-99T99:99:99', '9999-99-99T99:99:99Z')
+        -- WooCommerce's own shapes ("2026-01-15T10:30:00" in its *_gmt fields, or with a Z):
+        -- the separators in place and every two-digit field one of its valid values, which
+        -- also makes each an ASCII digit pair. A 29th, 30th or 31st in a month that has it;
+        -- the 29th of February (leap years) takes the general way below.
+        WHEN (value LIKE '____-__-__T__:__:__' OR value LIKE '____-__-__T__:__:__Z')
+         AND left(value, 2) = ANY (two_digit_numerals(0, 99))
+         AND substr(value, 3, 2) = ANY (two_digit_numerals(0, 99))
          AND left(value, 4) <> '0000'
-         AND substr(value, 6, 2) COLLATE "C" BETWEEN '01' AND '12'
-         AND substr(value, 9, 2) COLLATE "C" BETWEEN '01' AND '28'
-         AND substr(value, 12, 2) COLLATE "C" <= '23'
-         AND substr(value, 15, 2) COLLATE "C" <= '59'
-         AND substr(value, 18, 2) COLLATE "C" <= '59'
+         AND substr(value, 6, 2) = ANY (two_digit_numerals(1, 12))
+         AND (substr(value, 9, 2) = ANY (two_digit_numerals(1, 28))
+              OR (substr(value, 9, 2) IN ('29', '30') AND substr(value, 6, 2) <> '02')
+              OR (substr(value, 9, 2) = '31' AND substr(value, 6, 2) IN ('01', '03', '05', '07', '08', '10', '12')))
+         AND substr(value, 12, 2) = ANY (two_digit_numerals(0, 23))
+         AND substr(value, 15, 2) = ANY (two_digit_numerals(0, 59))
+         AND substr(value, 18, 2) = ANY (two_digit_numerals(0, 59))
         THEN left(value, 19)::timestamp AT TIME ZONE 'UTC'
-        WHEN NOT CASE WHEN iso_shape(value) IN ('9999-99-99T99:99:99Z', '9999-99-99T99:99:99',
+        -- (the shape has a + as a -: only an offset's sign may be one)
+        WHEN value NOT LIKE '____-__-__%'
+          OR NOT CASE WHEN iso_shape(value) IN ('9999-99-99T99:99:99Z', '9999-99-99T99:99:99',
                                                 '9999-99-99T99:99:99-99:99', '9999-99-99')
                       THEN true
                       ELSE iso_shape(value) ~ '^9999-99-99([T ]99:99(:99(\.9{1,6})?)?(Z|-99:?99)?)?$'

@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from service import checks
 
@@ -194,6 +196,14 @@ def http_layer_reading(text):
     return read if read.tzinfo else read.replace(tzinfo=UTC)
 
 
+def exact_epoch(read):
+    """Seconds since 1970 as a Decimal, to the microsecond (a float would round them)."""
+    if read is None:
+        return None
+    since = read - datetime(1970, 1, 1, tzinfo=UTC)
+    return Decimal(since.days * 86400 + since.seconds) + Decimal(since.microseconds).scaleb(-6)
+
+
 def test_text_timestamptz_reads_woocommerce_shapes_as_the_http_layer_does(query):
     """WooCommerce's shapes (text_timestamptz's fast lane) with every field at and past its
     bounds: SQL accepts exactly what the HTTP layer does, as the same instant."""
@@ -216,6 +226,57 @@ def test_text_timestamptz_reads_woocommerce_shapes_as_the_http_layer_does(query)
     expected = {text: None if read is None else Decimal(read.timestamp()) for text, read in readings.items()}
     disagreements = [row for row in rows if row["read"] != expected[row["text"]]]
     assert disagreements == []
+
+
+def test_text_timestamptz_reads_woocommerce_shapes_with_a_stray_character_as_the_http_layer_does(query):
+    """Each character of WooCommerce's shapes replaced by one that is not a digit there (another
+    separator, a sign, a space, a letter, non-ASCII digits and letters): SQL accepts exactly what
+    the HTTP layer does, and never raises."""
+    strays = ["a", " ", "-", ":", "T", "Z", "+", ".", "/", "\u0663", "\uff10", "é", "\t"]
+    texts = [
+        shape[:position] + stray + shape[position + 1 :]
+        for shape in ("2024-02-29T23:59:59", "2026-12-31T00:00:00Z")
+        for position in range(len(shape))
+        for stray in strays
+    ]
+    rows = query(
+        "SELECT s AS text, extract(epoch FROM text_timestamptz(s)) AS read FROM unnest(%s::text[]) AS s", (texts,)
+    )
+    readings = {text: http_layer_reading(text) for text in texts}
+    expected = {text: None if read is None else Decimal(read.timestamp()) for text, read in readings.items()}
+    assert [row for row in rows if row["read"] != expected[row["text"]]] == []
+    assert sum(read is not None for read in readings.values()) < len(texts) // 10
+
+
+# Texts near ISO 8601: valid date-times with characters replaced, inserted or removed.
+iso_characters = st.sampled_from(list("0123456789-+:TZ.t ") + ["\u0663", "é"])
+
+
+@st.composite
+def near_iso_texts(draw):
+    text = draw(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31))).isoformat()
+    text += draw(st.sampled_from(["", "Z", "+05:30", "-00:00", "+0530"]))
+    for _ in range(draw(st.integers(0, 3))):
+        at = draw(st.integers(0, len(text)))
+        edit = draw(st.sampled_from(["replace", "insert", "delete"]))
+        stray = draw(iso_characters)
+        if edit == "replace":
+            text = text[:at] + stray + text[at + 1 :]
+        elif edit == "insert":
+            text = text[:at] + stray + text[at:]
+        else:
+            text = text[:at] + text[at + 1 :]
+    return text
+
+
+@given(st.lists(near_iso_texts(), min_size=1, max_size=40))
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_text_timestamptz_reads_texts_near_iso_8601_as_the_http_layer_does(query, texts):
+    rows = query(
+        "SELECT s AS text, extract(epoch FROM text_timestamptz(s)) AS read FROM unnest(%s::text[]) AS s", (texts,)
+    )
+    expected = {text: exact_epoch(http_layer_reading(text)) for text in texts}
+    assert [row for row in rows if row["read"] != expected[row["text"]]] == []
 
 
 @pytest.mark.parametrize(
@@ -253,6 +314,9 @@ def test_text_timestamptz_reads_woocommerce_shapes_as_the_http_layer_does(query)
         "x",
         "yesterday",
         "2026-01-15T10:30:00 EST",
+        "2026+01-15",
+        "2026-01+15T10:30:00Z",
+        "2024+02-29T10:30:00",
         "1e3",
         None,
     ],
