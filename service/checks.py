@@ -26,8 +26,8 @@ ISO8601 = re.compile(
     r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
     r"(?:Z|[+-](?:0[0-9]|1[0-5]):?[0-5][0-9])?)?"
 )
-# WooCommerce's own shape (its *_gmt fields), one of ISO8601's: matched first, at half the cost.
-WOOCOMMERCE_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")
+# WooCommerce's own shapes (its *_gmt fields, or with a Z), ISO8601's too: matched first, at half the cost.
+WOOCOMMERCE_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z?")
 # Fewer digits before the point than MAX_MONEY has: below it, without building a Decimal.
 MONEY_DIGITS = len(str(MAX_MONEY))
 MONEY_TEXT = re.compile(r"[0-9]+(?:\.[0-9]+)?")  # bounded by MAX_TEXT and MAX_MONEY, as text_money()
