@@ -206,6 +206,13 @@ class RunBatch:
     number: int
 
 
+# A batch's 'running' log (step 1 of sql/sync_batch.sql), committed without waiting for the disk
+# (about 2 ms a batch here): the batch's own commit right after flushes the log with it, as the
+# write-ahead log is flushed in order. A crash in between loses the log with the batch, which it
+# would only have shown as running; the client gets no answer but an error either way.
+START_LOG = "SELECT sync_log_start(%s, %s, %s, %s, %s, %s::bigint[]) FROM set_config('synchronous_commit', 'off', true)"
+
+
 async def sync_batch(pool, store_id, entity, records_json, records_received, run=None, skipped_ids=(), slot=None):
     """Runs one batch through the entity's SQL function.
 
@@ -217,10 +224,7 @@ async def sync_batch(pool, store_id, entity, records_json, records_received, run
     carried (sql/sync_runs.sql). With a slot (take_slot), both run on the slot's connection.
     """
     run_id, number = (run.run_id, run.number) if run else (None, None)
-    start = (
-        "SELECT sync_log_start(%s, %s, %s, %s, %s, %s::bigint[])",
-        (store_id, entity.name, records_received, run_id, number, list(skipped_ids)),
-    )
+    start = (START_LOG, (store_id, entity.name, records_received, run_id, number, list(skipped_ids)))
     if slot is None:
         (sync_log_id,) = await fetch_one(pool, *start)
     else:  # the slot's connection is the batch's: not retried elsewhere, its slot would not follow
