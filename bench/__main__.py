@@ -22,8 +22,10 @@ records/second as a Markdown table:
 
 Every figure is of inserts into empty stores (the initial sync); every run
 uses new stores. With C clients, C stores sync at once, each sending its own
-catalogue in order; a client sends batch * ceil(BENCH_RECORDS / (C * batch))
-records, so that each has whole batches (categories: each store's whole tree).
+catalogue in order; each client sends batch * ceil(BENCH_RECORDS / batch) records,
+whole batches, whatever the number of clients (categories: each store's whole
+tree): four clients sending three batches each would measure mostly the server
+filling and draining its pipeline, not a sync of four stores.
 An orders store holds 500 products and 500 customers first, which the items
 and orders resolve to.
 Before each case the tables are emptied and refilled with 20 other stores'
@@ -183,9 +185,9 @@ def chunks(records, size):
     return [records[start : start + size] for start in range(0, len(records), size)]
 
 
-def per_client(total, batch, clients):
-    """Records each client sends: whole batches, together at least total."""
-    return batch * math.ceil(total / (clients * batch))
+def per_client(records, batch):
+    """Records each client sends: whole batches, at least records."""
+    return batch * math.ceil(records / batch)
 
 
 # --- one case ----------------------------------------------------------------
@@ -202,7 +204,7 @@ class Case:
         if entity == "categories":
             self.count = config.category_records  # each store's whole tree
         else:
-            self.count = per_client(config.naive_records if path == "naive" else config.records, batch, clients)
+            self.count = per_client(config.naive_records if path == "naive" else config.records, batch)
         self.records = [catalogue(entity, self.count, seed, config.category_tree) for seed in range(clients)]
         self.client_batches = [chunks(records, batch) for records in self.records]
 
