@@ -42,6 +42,12 @@ class Entity:
     def query(self):
         return sql.SQL("SELECT * FROM {}(%s, %s::jsonb, %s)").format(sql.Identifier(self.sql_function))
 
+    @property
+    def fields_read(self):
+        """The names of a record's fields the service reads, in schema order: the schema's, then
+        each alias's first part (an alias's object is read whole: "billing" for "billing.email")."""
+        return tuple(dict.fromkeys([*self.schema, *(alias.partition(".")[0] for alias in self.aliases.values())]))
+
 
 PRODUCTS = Entity(
     name="products",

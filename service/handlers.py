@@ -436,7 +436,7 @@ class SyncHandler(BodyHandler):
         del raw
         name, limit = self.entity.name, self.config.max_batch_records
         try:
-            body = parse_batch(text, name, limit)
+            body = parse_batch(text, self.entity, limit)
         except TooManyItems:
             raise ApiError(
                 413, "batch_too_large", f"A batch holds at most {limit} records; this one has more."

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.body import FAST_PARSE_VALUES, TooManyItems, _records_at_once, has_more_items, parse_batch
+from service.entities import PRODUCTS
 from service.validation import parse_json
 
 from http_helpers import assert_error, nothing_written
@@ -16,19 +17,32 @@ from http_helpers import assert_error, nothing_written
 LIMIT = 5
 
 
+def as_read(body):
+    """A parsed body as the service reads it: each record of its products array that is an
+    object, with only the fields the service reads (parse_batch may leave the others out)."""
+    if type(body) is dict and type(body.get("products")) is list:
+        kept = PRODUCTS.fields_read
+        records = [
+            {key: value for key, value in record.items() if key in kept} if type(record) is dict else record
+            for record in body["products"]
+        ]
+        return {**body, "products": records}
+    return body
+
+
 def two_passes(text, limit=LIMIT):
-    """What the handler did before parse_batch: count, then parse; (outcome, value)."""
+    """What the handler did before parse_batch: count, then parse; (outcome, value as read)."""
     if has_more_items(text, "products", limit):
         return "too many", None
     try:
-        return "parsed", parse_json(text)
+        return "parsed", as_read(parse_json(text))
     except (ValueError, ArithmeticError) as exc:
         return type(exc).__name__, str(exc)
 
 
 def one_pass(text, limit=LIMIT):
     try:
-        return "parsed", parse_batch(text, "products", limit)
+        return "parsed", as_read(parse_batch(text, PRODUCTS, limit))
     except TooManyItems:
         return "too many", None
     except (ValueError, ArithmeticError) as exc:
@@ -99,14 +113,14 @@ def test_any_string_of_json_tokens_gets_the_verdict_of_counting_then_parsing(tok
 
 
 def test_amounts_stay_decimals():
-    body = parse_batch('{"products": [{"price": 24.90}]}', "products", LIMIT)
+    body = parse_batch('{"products": [{"price": 24.90}]}', PRODUCTS, LIMIT)
     assert body == {"products": [{"price": Decimal("24.90")}]}
     assert str(body["products"][0]["price"]) == "24.90"
 
 
 def test_a_batch_of_products_parses_as_parse_json_parses_it():
     text = json.dumps({"products": [{"id": n, "name": f"é {n}", "price": n / 7} for n in range(1, 300)]}, indent=1)
-    assert parse_batch(text, "products", 5000) == parse_json(text)
+    assert parse_batch(text, PRODUCTS, 5000) == parse_json(text)
 
 
 @pytest.mark.parametrize(
@@ -125,7 +139,8 @@ async def test_a_body_nested_past_the_recursion_limit_is_400(post, store, query,
     nothing_written(query, store.id)
 
 
-# The plugin's own body, {"products": [...]} alone, is read at once by msgspec (_records_at_once).
+# The plugin's own body, {"products": [...]} alone, is read at once by msgspec (_records_at_once),
+# each record without the fields the service does not read.
 PLUGIN_BODIES = [
     '{"products": []}',
     ' {\n "products" :\t[ {"id": 1, "price": "24.90", "weight": 0.50, "big": 123456789012345678901234567890} ] }\n',
@@ -137,9 +152,27 @@ PLUGIN_BODIES = [
 
 @pytest.mark.parametrize("text", PLUGIN_BODIES)
 def test_a_plugin_body_is_read_at_once_to_what_parse_json_reads(text):
-    assert _records_at_once(text, "products") is not None
-    assert one_pass(text) == two_passes(text) == ("parsed", parse_json(text))
-    assert repr(parse_batch(text, "products", LIMIT)) == repr(parse_json(text))  # Decimals as sent
+    assert _records_at_once(text, PRODUCTS) is not None
+    assert one_pass(text) == two_passes(text) == ("parsed", as_read(parse_json(text)))
+    assert repr(parse_batch(text, PRODUCTS, LIMIT)) == repr(as_read(parse_json(text)))  # Decimals as sent
+
+
+def test_the_fields_not_read_are_left_out_unread():
+    """Their values are skipped as well-formed JSON, not decoded: numbers json refuses there
+    (an integer past Python's 4,300 digits, an exponent Decimal refuses) no longer fail the body;
+    in a field that is read they still do."""
+    for junk in ("1" * 4301, "1.5e99999999999999999999"):
+        text = '{"products": [{"id": 1, "name": "A", "images": [{"src": "x"}], "junk": ' + junk + "}]}"
+        assert parse_batch(text, PRODUCTS, LIMIT) == {"products": [{"id": 1, "name": "A"}]}
+        with pytest.raises((ValueError, ArithmeticError)):
+            parse_json(text)
+        text = '{"products": [{"id": 1, "price": ' + junk + "}]}"
+        assert one_pass(text)[0] in ("ValueError", "InvalidOperation")
+
+
+def test_records_keep_every_field_read_when_an_item_is_not_an_object():
+    text = '{"products": [{"id": 1, "junk": 2}, 5]}'
+    assert parse_batch(text, PRODUCTS, LIMIT) == parse_json(text)
 
 
 @pytest.mark.parametrize(
@@ -155,7 +188,7 @@ def test_a_plugin_body_is_read_at_once_to_what_parse_json_reads(text):
     ],
 )
 def test_any_other_body_is_walked_with_the_same_verdict(text):
-    assert _records_at_once(text, "products") is None
+    assert _records_at_once(text, PRODUCTS) is None
     for limit in (0, 5, FAST_PARSE_VALUES + 1):
         assert one_pass(text, limit) == two_passes(text, limit)
 
@@ -168,9 +201,9 @@ def test_a_plugin_body_over_the_limit_is_too_many():
 def test_msgspec_reaches_the_nesting_limit_no_later_than_json(depth):
     for opener, closer in (("[", "]"), ('{"a":', "}")):
         text = '{"products": [' + opener * depth + "1" + closer * depth + "]}"
-        records = _records_at_once(text, "products")
+        records = _records_at_once(text, PRODUCTS)
         if records is not None:
-            assert {"products": records} == parse_json(text)  # json, from this same frame, reads it too
+            assert {"products": records} == as_read(parse_json(text))  # json, from this same frame, reads it too
 
 
 JSON_SCALARS = (
@@ -182,13 +215,17 @@ JSON_SCALARS = (
 )
 
 
+# Keys of any text, and some that name fields a product's record is read for.
+KEYS = st.text(max_size=4) | st.sampled_from(["id", "name", "price", "categories", "images", "date_created_gmt"])
+
+
 def json_texts():
     """JSON texts of any shape, numbers written in any of JSON's spellings."""
     values = st.recursive(
         JSON_SCALARS.map(json.dumps) | st.sampled_from(["1.50", "1E3", "-0.0", "0e0", "2.5e-7", "10"]),
         lambda children: (
             st.lists(children, max_size=4).map(lambda items: "[" + ",".join(items) + "]")
-            | st.dictionaries(st.text(max_size=4).map(json.dumps), children, max_size=4).map(
+            | st.dictionaries(KEYS.map(json.dumps), children, max_size=4).map(
                 lambda pairs: "{" + ",".join(f"{key}: {value}" for key, value in pairs.items()) + "}"
             )
         ),
@@ -202,4 +239,4 @@ def json_texts():
 def test_any_plugin_body_reads_as_parse_json_reads_it(text):
     assert one_pass(text) == two_passes(text)
     if one_pass(text)[0] == "parsed":
-        assert repr(parse_batch(text, "products", LIMIT)) == repr(parse_json(text))
+        assert repr(as_read(parse_batch(text, PRODUCTS, LIMIT))) == repr(as_read(parse_json(text)))
