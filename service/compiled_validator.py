@@ -24,6 +24,7 @@ class CompiledValidator(cerberus.Validator):
         super().__init__(*args, **kwargs)
         self._plan = None
         self._plan_schema = None
+        self._unrequired_by_excludes = set()  # BareValidator.validate sets it; _start keeps it
 
     def _compile(self):
         """{field: the one check(field, value, error) of a field with one rule}, {field: {rule:
@@ -72,11 +73,9 @@ class CompiledValidator(cerberus.Validator):
             self._compile()
         only_checks, fields, required = self._plan
         self.update = False
-        self._unrequired_by_excludes = set()
         self._start(document)
-        self._remaining_rules = []  # as Cerberus leaves it after each field
         error = self._error
-        for field, value in self.document.items():
+        for field, value in document.items():
             only = only_checks.get(field)
             if only is not None:
                 try:  # noqa: SIM105 (suppress() costs a context manager per field)
@@ -87,23 +86,33 @@ class CompiledValidator(cerberus.Validator):
                 self._check_field(fields[field], field)
             else:
                 self._BareValidator__validate_unknown_fields(field)
-        self._check_required(required)
+        for field in required:  # BareValidator.__validate_required_fields, ignore_none_values off
+            if field not in document and field not in self._unrequired_by_excludes:
+                self._error(field, errors.REQUIRED_FIELD)
+        if self._unrequired_by_excludes:
+            self._check_excluded()
         self.error_handler.end(self)
-        return not bool(self._errors)
+        return not self._errors
 
     __call__ = validate
 
     def _start(self, document):
-        """BareValidator.__init_processing, for a document of the compiled schema: new error
-        containers only after a document that left errors in them (otherwise they are as new),
-        and the document itself rather than a copy (nothing is normalised, so nothing writes to
-        it). Mapping or not, it is checked as Cerberus checks it."""
-        if self._errors or not isinstance(document, Mapping):
+        """BareValidator.__init_processing, for a document of the compiled schema, and the state
+        BareValidator.validate resets: new error containers only after a document that left
+        errors in them (otherwise they are as new), the document itself rather than a copy
+        (nothing is normalised, so nothing writes to it), and the excluded-field set and rule
+        queue made anew only if the last document left them non-empty (as Cerberus leaves them
+        after each field). Mapping or not, the document is checked as Cerberus checks it."""
+        if self._errors or not (type(document) is dict or isinstance(document, Mapping)):
             self._BareValidator__init_processing(document)
-            return
-        self.document = document
-        self._is_normalized = False
-        self.error_handler.start(self)
+        else:
+            self.document = document
+            self._is_normalized = False
+            self.error_handler.start(self)
+        if self._unrequired_by_excludes:
+            self._unrequired_by_excludes = set()
+        if self._remaining_rules:
+            self._remaining_rules = []
 
     def _check_field(self, rules, field):
         """BareValidator.__validate_definitions, its queue given: a rule may drop those queued after it."""
@@ -117,16 +126,13 @@ class CompiledValidator(cerberus.Validator):
                 break
         self._remaining_rules = []
 
-    def _check_required(self, required):
-        """BareValidator.__validate_required_fields, with ignore_none_values off."""
-        for field in required:
-            if field not in self.document and field not in self._unrequired_by_excludes:
+    def _check_excluded(self):
+        """The rest of BareValidator.__validate_required_fields: fields made unrequired by an
+        'excludes' rule are required after all when none of those excluding them is present."""
+        fields = {field for field, value in self.document.items() if value is not None}
+        if self._unrequired_by_excludes.isdisjoint(fields):
+            for field in self._unrequired_by_excludes - fields:
                 self._error(field, errors.REQUIRED_FIELD)
-        if self._unrequired_by_excludes:
-            fields = {field for field, value in self.document.items() if value is not None}
-            if self._unrequired_by_excludes.isdisjoint(fields):
-                for field in self._unrequired_by_excludes - fields:
-                    self._error(field, errors.REQUIRED_FIELD)
 
 
 def _is_function(constraint):

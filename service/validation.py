@@ -264,12 +264,14 @@ def _validate_into(batch, docs, validator, entity, index, record):
     doc = project(record, entity)
     if not validator.validate(doc, normalize=False):
         reason = describe(validator.errors)
-    else:
+    elif entity.record_checks:
         reason = next(filter(None, (check(doc) for check in entity.record_checks)), None)
+    else:
+        reason = None
     if reason:
         batch.errors.append(_skipped(entity, index, doc, reason))
         return
-    docs.append(project_items(doc, entity))
+    docs.append(project_items(doc, entity) if entity.record_lists else doc)
     batch.indexes.append(index)
 
 
