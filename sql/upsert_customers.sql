@@ -171,13 +171,16 @@ BEGIN
             OR (c.deleted_at IS NOT NULL AND NOT c.deleted_by_webhook)
         RETURNING c.id, c.wc_customer_id
     ),
-    -- Orders that were waiting for a customer written now.
+    -- Orders that were waiting for a customer written now; none to look for in a store without
+    -- orders of registered customers (as in an initial sync, which sends customers first): the first
+    -- one is read once, from an index (min(): EXISTS may scan the table), before the lookups.
     resolved AS (
         UPDATE orders o
            SET customer_id = w.id
           FROM written w
          WHERE o.store_id = p_store_id AND o.wc_customer_id = w.wc_customer_id
            AND o.customer_id IS DISTINCT FROM w.id
+           AND (SELECT min(x.wc_customer_id) FROM orders x WHERE x.store_id = p_store_id) IS NOT NULL
     )
     SELECT ((SELECT count(*) FROM latest) - (SELECT count(*) FROM written))::integer,
            (SELECT coalesce(jsonb_agg(jsonb_build_object(

@@ -158,13 +158,16 @@ BEGIN
         -- xmax is 0 on a row this statement inserted (PostgreSQL's mark of an ON CONFLICT insert)
         RETURNING p.id, p.wc_product_id, p.wc_category_id, p.wc_category_ids, p.xmax = 0 AS inserted
     ),
-    -- Order items that were waiting for a product written now.
+    -- Order items that were waiting for a product written now; none to look for in a store
+    -- without items of products (as in an initial sync, which sends products first): the first
+    -- one is read once, from an index (min(): EXISTS may scan the table), before the lookups.
     resolved AS (
         UPDATE order_items oi
            SET product_id = w.id
           FROM written w
          WHERE oi.store_id = p_store_id AND oi.wc_product_id = w.wc_product_id
            AND oi.product_id IS DISTINCT FROM w.id
+           AND (SELECT min(x.wc_product_id) FROM order_items x WHERE x.store_id = p_store_id) IS NOT NULL
     ),
     -- Every category of each written product: the primary one at position 0,
     -- the n-th item of categories at n (the order as sent; a primary that is
