@@ -47,6 +47,13 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 2147483647::bigint $$;
 CREATE OR REPLACE FUNCTION max_bigint() RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 9223372036854775807::bigint $$;
 
+-- Whether a text has more than limit characters. Counting characters walks the text; its bytes,
+-- known at once, are as many or more, so a text of at most limit bytes is never walked.
+CREATE OR REPLACE FUNCTION longer_than(value text, limit_characters integer) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT octet_length(value) > limit_characters AND length(value) > limit_characters
+$$;
+
 CREATE OR REPLACE FUNCTION is_absent(value jsonb) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT value IS NULL OR value = 'null' $$;
 
@@ -92,7 +99,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         -- digits and at most one inner dot (cheaper than a pattern); bounded so
         -- that the cast cannot overflow
         WHEN translate(value, '0123456789', '') NOT IN ('', '.') OR value = ''
-             OR left(value, 1) = '.' OR right(value, 1) = '.' OR length(value) > max_text_length() THEN NULL
+             OR left(value, 1) = '.' OR right(value, 1) = '.' OR longer_than(value, max_text_length()) THEN NULL
         WHEN value::numeric <= max_money() THEN value::numeric
     END
 $$;
@@ -205,7 +212,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         WHEN typed IS NULL THEN
             CASE WHEN NOT is_absent(raw) THEN field || ': must be a string'
                  WHEN required THEN field || ': required field' END
-        WHEN length(typed) > max_text_length() THEN
+        WHEN longer_than(typed, max_text_length()) THEN
             field || ': longer than ' || max_text_length()::text || ' characters'
         WHEN required AND btrim(typed, E' \t\n\r') = '' THEN field || ': must not be empty'
     END

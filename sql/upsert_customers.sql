@@ -19,7 +19,7 @@
 CREATE OR REPLACE FUNCTION email_address(trimmed text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE
-        WHEN length(trimmed) > max_email_length() THEN NULL
+        WHEN longer_than(trimmed, max_email_length()) THEN NULL
         WHEN trimmed ~ '^[^@ \t\n\r\f\v]+@[^@ \t\n\r\f\v]+$' THEN trimmed
     END
 $$;

@@ -67,7 +67,7 @@ BEGIN
                CASE WHEN categories_length <= max_categories_per_product() THEN
                    NOT EXISTS (SELECT FROM jsonb_array_elements(categories) AS c (item)
                                 WHERE jsonb_typeof(c.item -> 'name') NOT IN ('string', 'null')
-                                   OR length(c.item ->> 'name') > max_text_length())
+                                   OR longer_than(c.item ->> 'name', max_text_length()))
                END AS t_category_names_valid,
                json_bigint(stock_quantity) AS t_stock_quantity,
                json_string(stock_status) AS t_stock_status,

@@ -375,6 +375,12 @@ def test_error_checks_name_the_field_and_never_quote_the_value(expression, param
             assert reason is None or value.strip('"') not in reason
 
 
+@pytest.mark.parametrize("character", ["x", "é", "€", "😀"])
+@pytest.mark.parametrize("count", [0, 4, 5, 6])
+def test_longer_than_counts_characters_whatever_their_bytes(character, count, select):
+    assert select("longer_than(%s, 5)", character * count) is (count > 5)
+
+
 def test_text_error_bounds_the_length_at_1000_characters(select):
     assert select("text_error('name', to_jsonb(%s::text), %s, true)", "é" * 1000, "é" * 1000) is None
     assert (
