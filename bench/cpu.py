@@ -53,7 +53,8 @@ def process_tree(pid):
 
 
 def backends(url):
-    """The pids of the backends connected to url's database, this query's own left out."""
+    """The pids of the client backends connected to url's database (no autovacuum worker), this
+    query's own left out."""
     with closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
         cur.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
