@@ -1,6 +1,6 @@
 """Benchmark: records/second of the sync service, and what bounds it.
 
-    make bench                                  # about 5-8 minutes on 2 cores
+    make bench                                  # about 14 minutes on 2 cores (2026-11-26)
     BENCH_RECORDS=2000 BENCH_RUNS=3 make bench  # a quick look
     .venv/bin/python -m bench                   # the same, without make
 
