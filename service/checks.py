@@ -26,8 +26,15 @@ ISO8601 = re.compile(
     r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
     r"(?:Z|[+-](?:0[0-9]|1[0-5]):?[0-5][0-9])?)?"
 )
-# WooCommerce's own shapes (its *_gmt fields, or with a Z), ISO8601's too: matched first, at half the cost.
-WOOCOMMERCE_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z?")
+# WooCommerce's own shape (its *_gmt fields, or with a Z), with every range in the pattern: a day
+# the month has (February's 29th in leap years only), hours to 23, no year 0. What it matches
+# ISO8601 matches and datetime.fromisoformat() takes, so it is all iso_timestamp() checks of it.
+WOOCOMMERCE_TIMESTAMP = re.compile(
+    r"(?!0000)"
+    r"(?:[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+    r"|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29)"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z?"
+)
 # Fewer digits before the point than MAX_MONEY has: below it, without building a Decimal.
 MONEY_DIGITS = len(str(MAX_MONEY))
 MONEY_TEXT = re.compile(r"[0-9]+(?:\.[0-9]+)?")  # bounded by MAX_TEXT and MAX_MONEY, as text_money()
@@ -57,12 +64,16 @@ def is_positive_id(value):
 
 
 def positive_id(field, value, error):
+    if type(value) is int and 1 <= value <= MAX_BIGINT:  # the common case, without a call
+        return
     if not is_positive_id(value):
         error(field, "must be a positive integer")
 
 
 def integer_between(minimum, maximum):
     def check(field, value, error):
+        if type(value) is int and minimum <= value <= maximum:  # the common case, without a call
+            return
         number = as_integer(value)
         if number is None:
             error(field, "must be an integer")
@@ -98,10 +109,14 @@ def exact_amount(value):
 def money(field, value, error):
     """A non-negative number or numeric string ("24.99"); "" means none."""
     if type(value) is str:
-        valid = value == "" or (
-            len(value) <= MAX_TEXT
-            and MONEY_TEXT.fullmatch(value) is not None
-            and (len(value.partition(".")[0]) < MONEY_DIGITS or Decimal(value) <= MAX_MONEY)
+        valid = (
+            value == ""
+            or (len(value) < MONEY_DIGITS and MONEY_TEXT.fullmatch(value) is not None)  # short: below MAX_MONEY
+            or (
+                len(value) <= MAX_TEXT
+                and MONEY_TEXT.fullmatch(value) is not None
+                and (len(value.partition(".")[0]) < MONEY_DIGITS or Decimal(value) <= MAX_MONEY)
+            )
         )
     elif type(value) is Decimal:  # a JSON number with a fraction or exponent, parsed exactly
         valid = exact_amount(value)
@@ -112,7 +127,9 @@ def money(field, value, error):
 
 
 def iso_timestamp(field, value, error):
-    if type(value) is not str or not (WOOCOMMERCE_TIMESTAMP.fullmatch(value) or ISO8601.fullmatch(value)):
+    if type(value) is str and WOOCOMMERCE_TIMESTAMP.fullmatch(value):
+        return
+    if type(value) is not str or not ISO8601.fullmatch(value):
         error(field, "must be an ISO 8601 date or date-time")
         return
     try:

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
@@ -278,11 +279,37 @@ def test_a_batch_is_written_as_its_records_are_one_by_one(odd):
     assert batch.errors == [{**e, "index": index} for index, b in enumerate(one_by_one) for e in b.errors]
 
 
-@settings(max_examples=500)
+def takes_as_iso_8601(text):
+    """iso_timestamp()'s check of a text WooCommerce's shape does not match: the format, then the ranges."""
+    if not checks.ISO8601.fullmatch(text):
+        return False
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+@settings(max_examples=1000)
 @given(st.from_regex(checks.WOOCOMMERCE_TIMESTAMP, fullmatch=True))
-def test_the_woocommerce_timestamp_shape_is_one_of_iso_8601s(text):
-    """iso_timestamp() tries WooCommerce's shape first: it must not let through what ISO8601 refuses."""
-    assert checks.ISO8601.fullmatch(text)
+def test_what_the_woocommerce_timestamp_shape_matches_the_general_check_takes(text):
+    """iso_timestamp() takes what WooCommerce's shape matches without another look: it must not
+    let through anything the general check refuses."""
+    assert takes_as_iso_8601(text)
+
+
+@pytest.mark.parametrize(
+    "year", ["0000", "0001", "0004", "0100", "0400", "1900", "2000", "2023", "2024", "2100", "9999"]
+)
+def test_the_woocommerce_timestamp_shape_matches_every_day_and_time_the_general_check_takes(year):
+    """Its ranges are the calendar's (February 29th in leap years only, no year 0) and the clock's,
+    so a WooCommerce timestamp is never checked twice."""
+    for month in range(14):
+        for day in range(33):
+            for time in ("00:00:00", "09:30:05", "23:59:59", "24:00:00", "12:60:00", "12:00:60"):
+                for zone in ("", "Z"):
+                    text = f"{year}-{month:02}-{day:02}T{time}{zone}"
+                    assert bool(checks.WOOCOMMERCE_TIMESTAMP.fullmatch(text)) == takes_as_iso_8601(text), text
 
 
 def test_validating_while_yielding_gives_the_same_batch_and_empties_the_records():
