@@ -67,13 +67,16 @@ class CompiledValidator(cerberus.Validator):
         return lambda field, value, error: check(field, value)
 
     def validate(self, document, schema=None, update=False, normalize=True):
-        if schema is not None or update or normalize or self.is_child or self.ignore_none_values:
+        # is_child, ignore_none_values, schema and _is_normalized are properties over _config and
+        # _schema: read (and set) directly, once per record rather than through four calls.
+        config = self._config
+        if schema is not None or update or normalize or config.get("is_child") or config.get("ignore_none_values"):
             return super().validate(document, schema, update, normalize)
-        if self._plan_schema is not self.schema:
+        if self._plan_schema is not self._schema:
             self._compile()
         only_checks, fields, required = self._plan
         self.update = False
-        self._start(document)
+        self._start(document, config)
         error = self._error
         for field, value in document.items():
             only = only_checks.get(field)
@@ -96,7 +99,7 @@ class CompiledValidator(cerberus.Validator):
 
     __call__ = validate
 
-    def _start(self, document):
+    def _start(self, document, config):
         """BareValidator.__init_processing, for a document of the compiled schema, and the state
         BareValidator.validate resets: new error containers only after a document that left
         errors in them (otherwise they are as new), the document itself rather than a copy
@@ -107,7 +110,7 @@ class CompiledValidator(cerberus.Validator):
             self._BareValidator__init_processing(document)
         else:
             self.document = document
-            self._is_normalized = False
+            config["_is_normalized"] = False
             self.error_handler.start(self)
         if self._unrequired_by_excludes:
             self._unrequired_by_excludes = set()

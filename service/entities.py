@@ -7,6 +7,7 @@ record small.
 """
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from psycopg2 import sql
 
@@ -41,6 +42,15 @@ class Entity:
     @property
     def query(self):
         return sql.SQL("SELECT * FROM {}(%s, %s::jsonb, %s)").format(sql.Identifier(self.sql_function))
+
+    @cached_property
+    def sources(self):
+        """(field, alias) for each field of the schema: where a record's value is read when the
+        field is absent. The alias is None, a key, or a path of keys (("billing", "email"))."""
+        return tuple(
+            (name, alias if alias is None or "." not in alias else tuple(alias.split(".")))
+            for name, alias in ((name, self.aliases.get(name)) for name in self.schema)
+        )
 
     @property
     def fields_read(self):

@@ -64,21 +64,20 @@ def project(record, entity):
     the service does not store is ever passed on.
     """
     doc = {}
-    for name in entity.schema:
-        value = record.get(name)
-        if value is None and name in entity.aliases:
-            value = aliased(record, entity.aliases[name])
+    get = record.get
+    for name, alias in entity.sources:
+        value = get(name)
+        if value is None and alias is not None:
+            value = get(alias) if type(alias) is str else at_path(record, alias)
         if value is not None:
             doc[name] = value
     return doc
 
 
-def aliased(record, alias):
-    """record's value at alias: a field name, or a path into nested objects ("billing.email")."""
-    if "." not in alias:
-        return record.get(alias)
+def at_path(record, keys):
+    """record's value at a path of keys into nested objects (("billing", "email")), or None."""
     value = record
-    for key in alias.split("."):
+    for key in keys:
         if not isinstance(value, dict):
             return None
         value = value.get(key)
