@@ -1,16 +1,17 @@
 """Where the time of one products request goes, measured in this process.
 
 The request's three stages, run with the service's own functions as
-SyncHandler.post runs them: parse the body (service.body.parse_batch, which
-counts the records too), validate (service.validation.validate_batch), store
-(service.db.sync_batch: sync_log_start, then the SQL function).
+SyncHandler.post runs them: parse the body (its UTF-8 checked, then
+service.body.parse_batch, which counts the records too), validate
+(service.validation.validate_batch), store (service.db.sync_batch: sync_log_start,
+then the SQL function).
 """
 
 import statistics
 import time
 
 from service import db
-from service.body import parse_batch
+from service.body import is_utf8, parse_batch
 from service.config import Config
 from service.entities import PRODUCTS
 from service.validation import validate_batch
@@ -31,7 +32,9 @@ async def measure(url, body, fresh_store, runs):
         for _ in range(runs + 1):  # the first run warms the pool and the caches
             store_id = fresh_store()
             began = time.perf_counter()
-            records = parse_batch(body.decode("utf-8"), PRODUCTS, config.max_batch_records)["products"]
+            if not is_utf8(body):
+                raise RuntimeError("split run: the body is not UTF-8")
+            records = parse_batch(body, PRODUCTS, config.max_batch_records)["products"]
             parsed = time.perf_counter()
             batch = validate_batch(PRODUCTS, records)
             validated = time.perf_counter()

@@ -97,27 +97,41 @@ class BodyBuffer:
         return data
 
 
+def is_utf8(data):
+    """Whether bytes are UTF-8: checked by decoding them unless they are ASCII, as most bodies are
+    (a test of a few microseconds a megabyte); the text is not kept, parse_batch reads the bytes."""
+    if data.isascii():
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 class TooManyItems(Exception):
     """A batch's array holds more items than the limit: decoding stopped there."""
 
 
-def parse_batch(text, entity, limit):
-    """The JSON text, parsed as parse_json() parses it, but for the fields of the entity's
-    records that the service does not read, which may be left out; TooManyItems when its
-    `entity.name` array holds more than limit items, as has_more_items() would say before parsing.
+def parse_batch(body, entity, limit):
+    """The JSON body (text, or its UTF-8 bytes), parsed as parse_json() parses it, but for the
+    fields of the entity's records that the service does not read, which may be left out;
+    TooManyItems when its `entity.name` array holds more than limit items, as has_more_items()
+    would say before parsing.
 
     The plugin's body, {"<name>": [records]} and nothing else, is read at once by msgspec
-    (_records_at_once). Any other is walked: the object's values are decoded one at a time, and
-    its `name` array item by item, so the items are counted in the parse itself, not in a pass
-    of their own. Any body this walk cannot parse goes the way it always went: has_more_items(),
-    then parse_json(), whose error says why.
+    (_records_at_once), from the bytes as they came when given those. Any other is walked: the
+    object's values are decoded one at a time, and its `name` array item by item, so the items
+    are counted in the parse itself, not in a pass of their own. Any body this walk cannot parse
+    goes the way it always went: has_more_items(), then parse_json(), whose error says why.
     """
     name = entity.name
-    records = _records_at_once(text, entity)
+    records = _records_at_once(body, entity)
     if records is not None:
         if len(records) > limit:
             raise TooManyItems
         return {name: records}
+    text = body if type(body) is str else body.decode("utf-8")
     try:
         return _walk_object(text, name, limit, EXACT_DECODER)
     # ArithmeticError: Decimal refuses an exponent as large as 1e99999999999999999999
@@ -154,26 +168,31 @@ def _records_decoder(name, fields):
     return msgspec.json.Decoder(list[record], float_hook=Decimal)
 
 
-def _records_at_once(text, entity):
-    """The records of a body that is {"<name>": [...]} and nothing else (no other key, the key
-    written without escapes), read by msgspec: each record with only the fields the service
-    reads when every item is an object, else whole. None for any other body, or one msgspec
-    refuses.
+def _records_at_once(body, entity):
+    """The records of a body (text, or UTF-8 bytes) that is {"<name>": [...]} and nothing else
+    (no other key, the key written without escapes), read by msgspec: each record with only the
+    fields the service reads when every item is an object, else whole. None for any other body,
+    or one msgspec refuses.
+
+    Bytes are read where they lie (a view of the array, not a copy), and msgspec reads them as
+    they are: a text of other than ASCII it would first write out as UTF-8 again. It checks only
+    the strings it builds to be UTF-8: the caller has checked the body.
 
     The text between the key's colon and the closing brace must then be one JSON value: no
     second key can hide in it, so the result is what parse_json() gives, duplicate keys and all,
     less the fields left out. (Their values are not decoded: a number parse_json() refuses there,
     an integer of over 4,300 digits or an exponent Decimal refuses, no longer fails the body.)
     """
-    start = _batch_key(entity.name).match(text)
+    is_text = type(body) is str
+    start = _batch_key(entity.name, is_text).match(body)
     if start is None:
         return None
-    end = text.rstrip(" \t\n\r")
-    if not end.endswith("}"):
+    end = len(body.rstrip(" \t\n\r" if is_text else b" \t\n\r"))
+    if body[end - 1 : end] != ("}" if is_text else b"}"):
         return None
-    if len(text) >= 2 * FAST_PARSE_VALUES and text.count(",") >= FAST_PARSE_VALUES:  # counted only if it could
-        return None
-    array = text[start.end() : len(end) - 1]
+    if len(body) >= 2 * FAST_PARSE_VALUES and body.count("," if is_text else b",") >= FAST_PARSE_VALUES:
+        return None  # counted only if it could be
+    array = body[start.end() : end - 1] if is_text else memoryview(body)[start.end() : end - 1]
     for decoder in (_records_decoder(entity.name, entity.fields_read), _FAST_DECODER):
         try:
             records = _deeper(_FAST_PARSE_FRAMES, decoder.decode, array)
@@ -185,9 +204,10 @@ def _records_at_once(text, entity):
 
 
 @functools.cache
-def _batch_key(name):
-    """The pattern of `{"<name>":` at a body's start."""
-    return re.compile(r'[ \t\n\r]*\{[ \t\n\r]*"' + re.escape(name) + r'"[ \t\n\r]*:')
+def _batch_key(name, is_text):
+    """The pattern of `{"<name>":` at a body's start, for a text or for bytes."""
+    pattern = r'[ \t\n\r]*\{[ \t\n\r]*"' + re.escape(name) + r'"[ \t\n\r]*:'
+    return re.compile(pattern if is_text else pattern.encode())
 
 
 def _deeper(frames, function, argument):

@@ -16,7 +16,7 @@ from prometheus_client import generate_latest
 
 from . import db
 from .auth import bearer_token, hash_token
-from .body import BodyBuffer, TooManyItems, announces_body, framing_problem, media_type, parse_batch
+from .body import BodyBuffer, TooManyItems, announces_body, framing_problem, is_utf8, media_type, parse_batch
 from .checks import MAX_BIGINT
 from .logs import REQUEST_ID, log_uncaught, request_id_of
 from .validation import merge_errors, validate_batch_yielding
@@ -429,14 +429,11 @@ class SyncHandler(BodyHandler):
     def records(self):
         """The batch's records, or a 400/413 saying what is wrong with the body."""
         raw = self.raw_body()
-        try:
-            text = raw.decode("utf-8")  # JSON's one encoding (RFC 8259); json.loads would guess others
-        except UnicodeDecodeError:
-            raise ApiError(400, "invalid_json", "The request body is not valid JSON: it is not UTF-8.") from None
-        del raw
+        if not is_utf8(raw):  # JSON's one encoding (RFC 8259); json.loads would guess others
+            raise ApiError(400, "invalid_json", "The request body is not valid JSON: it is not UTF-8.")
         name, limit = self.entity.name, self.config.max_batch_records
         try:
-            body = parse_batch(text, self.entity, limit)
+            body = parse_batch(raw, self.entity, limit)
         except TooManyItems:
             raise ApiError(
                 413, "batch_too_large", f"A batch holds at most {limit} records; this one has more."

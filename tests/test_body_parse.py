@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.body import FAST_PARSE_VALUES, TooManyItems, _records_at_once, has_more_items, parse_batch
+from service.body import FAST_PARSE_VALUES, TooManyItems, _records_at_once, has_more_items, is_utf8, parse_batch
 from service.entities import PRODUCTS
 from service.validation import parse_json
 
@@ -153,8 +153,10 @@ PLUGIN_BODIES = [
 @pytest.mark.parametrize("text", PLUGIN_BODIES)
 def test_a_plugin_body_is_read_at_once_to_what_parse_json_reads(text):
     assert _records_at_once(text, PRODUCTS) is not None
-    assert one_pass(text) == two_passes(text) == ("parsed", as_read(parse_json(text)))
+    assert _records_at_once(text.encode(), PRODUCTS) is not None
+    assert one_pass(text) == one_pass(text.encode()) == two_passes(text) == ("parsed", as_read(parse_json(text)))
     assert repr(parse_batch(text, PRODUCTS, LIMIT)) == repr(as_read(parse_json(text)))  # Decimals as sent
+    assert repr(parse_batch(text.encode(), PRODUCTS, LIMIT)) == repr(as_read(parse_json(text)))
 
 
 def test_the_fields_not_read_are_left_out_unread():
@@ -189,8 +191,9 @@ def test_records_keep_every_field_read_when_an_item_is_not_an_object():
 )
 def test_any_other_body_is_walked_with_the_same_verdict(text):
     assert _records_at_once(text, PRODUCTS) is None
+    assert _records_at_once(text.encode(), PRODUCTS) is None
     for limit in (0, 5, FAST_PARSE_VALUES + 1):
-        assert one_pass(text, limit) == two_passes(text, limit)
+        assert one_pass(text, limit) == one_pass(text.encode(), limit) == two_passes(text, limit)
 
 
 def test_a_plugin_body_over_the_limit_is_too_many():
@@ -237,6 +240,25 @@ def json_texts():
 @settings(max_examples=1000)
 @given(json_texts())
 def test_any_plugin_body_reads_as_parse_json_reads_it(text):
-    assert one_pass(text) == two_passes(text)
+    """As text, and as the UTF-8 bytes the service reads."""
+    assert one_pass(text) == one_pass(text.encode()) == two_passes(text)
     if one_pass(text)[0] == "parsed":
         assert repr(as_read(parse_batch(text, PRODUCTS, LIMIT))) == repr(as_read(parse_json(text)))
+        assert repr(as_read(parse_batch(text.encode(), PRODUCTS, LIMIT))) == repr(as_read(parse_json(text)))
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"", True),
+        (b'{"a": "plain"}', True),
+        ('{"a": "Caf\u00e9 \U0001f600"}'.encode(), True),
+        (b"\xff", False),
+        (b"caf\xc3", False),  # cut short
+        (b"\xc0\xaf", False),  # overlong
+        (b"\xed\xa0\x80", False),  # a surrogate
+        (b"\xf4\x90\x80\x80", False),  # past U+10FFFF
+    ],
+)
+def test_is_utf8(data, expected):
+    assert is_utf8(data) is expected
