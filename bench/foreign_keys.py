@@ -66,7 +66,7 @@ def main():
         print(f"| entity | foreign key off | ms per {RECORDS:,} rows (median of {RUNS}) | the key's cost |")
         print("|---|---|---:|---:|")
         for entity, tables in TABLES.items():
-            text = validate_batch(ENTITIES[entity], records[entity]).records_json
+            text = validate_batch(ENTITIES[entity], records[entity]).records_json.decode()
             with conn.cursor() as cur:
                 keys = foreign_keys(cur, tables)
             conn.rollback()

@@ -84,7 +84,7 @@ def function_prepare(entity_name, client_batches):
             validated = validate_batch(entity, batch)
             if validated.errors:
                 raise BenchError(f"generated {entity_name} fail validation: {validated.errors[:3]}")
-            texts.append(validated.records_json)
+            texts.append(validated.records_json.decode())  # as a psql caller sends it: text
         prepared.append(texts)
     return prepared
 

@@ -32,7 +32,7 @@ EXACT_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=De
 
 @dataclass
 class ValidatedBatch:
-    records_json: str  # JSON array of the valid records, for the SQL function (set last)
+    records_json: bytes  # JSON array of the valid records in UTF-8, for the SQL function (set last)
     indexes: list  # the batch index of each valid record, in the same order
     errors: list  # one {index, id, reason} per skipped record
 
@@ -172,8 +172,14 @@ def _with_exact_numbers(doc, record_lists):
 
 
 def _orjson_text(value):
-    """value as compact JSON by orjson, several times faster than _ENCODER; None where orjson
-    would not write what _ENCODER writes.
+    """_orjson_json(value) as text."""
+    data = _orjson_json(value)
+    return None if data is None else data.decode()
+
+
+def _orjson_json(value):
+    """value as compact JSON (UTF-8) by orjson, several times faster than _ENCODER; None where
+    orjson would not write what _ENCODER writes.
 
     Its text differs only in how a float is spelt (1e-05 as 0.00001: the same number, of the
     same scale in PostgreSQL); floats come only from Python callers, a body's numbers being
@@ -182,10 +188,10 @@ def _orjson_text(value):
     that orjson writes as null where _ENCODER refuses it.
     """
     try:
-        text = orjson.dumps(value)
+        data = orjson.dumps(value)
     except orjson.JSONEncodeError:
         return None
-    return None if b"null" in text else text.decode()
+    return None if b"null" in data else data
 
 
 def _exact_json(doc, record_lists=()):
@@ -282,11 +288,11 @@ def _skipped(entity, index, doc, reason):
 def _serialise_into(batch, docs, entity):
     """Sets batch.records_json to the valid docs as a JSON array: written at once when orjson
     writes the whole of it as serialise() would each record (no Decimal, no NUL, nothing
-    _orjson_text refuses), else record by record, a record serialise() refuses then skipped with
+    _orjson_json refuses), else record by record, a record serialise() refuses then skipped with
     its reason."""
-    text = _orjson_text(docs)
-    if text is not None and "\\u0000" not in text:
-        batch.records_json = text
+    data = _orjson_json(docs)
+    if data is not None and b"\\u0000" not in data:
+        batch.records_json = data
         return
     texts, indexes = [], []
     for index, doc in zip(batch.indexes, docs):
@@ -297,4 +303,4 @@ def _serialise_into(batch, docs, entity):
             texts.append(text)
             indexes.append(index)
     batch.errors.sort(key=lambda error: error["index"])
-    batch.records_json, batch.indexes = "[" + ",".join(texts) + "]", indexes
+    batch.records_json, batch.indexes = ("[" + ",".join(texts) + "]").encode(), indexes

@@ -29,7 +29,7 @@ def test_both_layers_give_the_expected_outcome(case, make_store, sync_sql, query
         assert batch.errors == [] and batch.indexes == [0]
         assert (result["synced_count"], result["errors"]) == (1, [])
         # what the service sends for it is stored too
-        sent = call_raw(query, "orders", make_store().id, batch.records_json)
+        sent = call_raw(query, "orders", make_store().id, batch.records_json.decode())
         assert (sent["synced_count"], sent["errors"]) == (1, [])
     else:
         [http_error] = batch.errors

@@ -159,7 +159,7 @@ def test_batch_keeps_original_indexes_and_only_valid_records():
 
 def test_empty_batch():
     batch = validate_batch(CUSTOMERS, [])
-    assert (batch.records_json, batch.indexes, batch.errors) == ("[]", [], [])
+    assert (batch.records_json, batch.indexes, batch.errors) == (b"[]", [], [])
 
 
 @pytest.mark.parametrize(
@@ -247,7 +247,7 @@ def test_line_items_are_passed_on_with_their_fields_only_and_amounts_exact():
     batch = validate_batch(ORDERS, [record])
     assert (
         batch.records_json
-        == '[{"wc_order_id":1,"status":"s","line_items":[{"product_id":5,"quantity":1,"price":8.3333333333333333333}]}]'
+        == b'[{"wc_order_id":1,"status":"s","line_items":[{"product_id":5,"quantity":1,"price":8.3333333333333333333}]}]'
     )
 
 
@@ -274,7 +274,7 @@ def test_a_batch_is_written_as_its_records_are_one_by_one(odd):
     records = [{"id": 1, "name": "a"}, {"id": 2}, *([odd] if odd else []), {"id": 4, "name": "é"}]
     batch = validate_batch(PRODUCTS, records)
     one_by_one = [validate_batch(PRODUCTS, [record]) for record in records]
-    assert batch.records_json == "[" + ",".join(b.records_json[1:-1] for b in one_by_one if b.indexes) + "]"
+    assert batch.records_json == b"[" + b",".join(b.records_json[1:-1] for b in one_by_one if b.indexes) + b"]"
     assert batch.indexes == [index for index, b in enumerate(one_by_one) if b.indexes]
     assert batch.errors == [{**e, "index": index} for index, b in enumerate(one_by_one) for e in b.errors]
 
