@@ -49,12 +49,17 @@ BEGIN
     -- database away when its failure was to be recorded) left its log
     -- 'running'; the store's next batch ends it as failed. A live batch
     -- holds its log locked (sync_batch), so SKIP LOCKED passes it over.
+    -- The outer condition repeats the inner one: the rows it reads are the
+    -- store's abandoned logs (none, mostly), not all its logs, each of which
+    -- a plan made while the table was small could pair with a scan of the
+    -- whole table (quadratic in the logs).
     UPDATE sync_logs
        SET status = 'failed', completed_at = clock_timestamp(),
            error_message = 'abandoned: the batch ended without recording an outcome',
            error_code = 'abandoned', carried_ids = NULL,
            records_synced = 0, records_unchanged = 0, records_skipped = records_received
-     WHERE store_id = p_store_id
+     WHERE store_id = p_store_id AND status = 'running'
+       AND started_at < clock_timestamp() - abandoned_after()
        AND id IN (SELECT id FROM sync_logs
                    WHERE store_id = p_store_id AND status = 'running'
                      AND started_at < clock_timestamp() - abandoned_after()
