@@ -238,7 +238,7 @@ async def sync_batch(pool, store_id, entity, records_json, records_received, run
         async with contextlib.AsyncExitStack() as stack:
             conn = slot.conn if slot is not None else await stack.enter_async_context(connection(pool))
             cur = await stack.enter_async_context(conn.cursor())
-            await execute(cur, entity.query, (store_id, QuotedString(records_json), sync_log_id))
+            await execute(cur, entity.query, (store_id, as_parameter(records_json, conn.raw), sync_log_id))
             row = await cur.fetchone()
     except (TimeoutError, psycopg2.Error) as exc:
         settled = await settle(pool, store_id, sync_log_id, exc)
@@ -246,6 +246,13 @@ async def sync_batch(pool, store_id, entity, records_json, records_received, run
             raise BatchNotStored(sync_log_id) from exc
         return settled
     return SyncResult(*row)
+
+
+def as_parameter(json_bytes, conn):
+    """UTF-8 JSON as a parameter of conn's statements: the bytes themselves, quoted as they are,
+    where the session reads UTF-8 (as create_pool asks); a text, encoded by psycopg2 for the
+    session, where a DATABASE_URL that names another client_encoding overrides that."""
+    return QuotedString(json_bytes) if conn.encoding == "UTF8" else json_bytes.decode()
 
 
 class BatchNotStored(Exception):
