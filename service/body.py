@@ -184,15 +184,16 @@ def _records_at_once(body, entity):
     an integer of over 4,300 digits or an exponent Decimal refuses, no longer fails the body.)
     """
     is_text = type(body) is str
+    blank, brace, comma = (" \t\n\r", "}", ",") if is_text else (b" \t\n\r", b"}", b",")
     start = _batch_key(entity.name, is_text).match(body)
     if start is None:
         return None
-    end = len(body.rstrip(" \t\n\r" if is_text else b" \t\n\r"))
-    if body[end - 1 : end] != ("}" if is_text else b"}"):
+    end = len(body.rstrip(blank))
+    if body[end - 1 : end] != brace:
         return None
-    if len(body) >= 2 * FAST_PARSE_VALUES and body.count("," if is_text else b",") >= FAST_PARSE_VALUES:
+    if len(body) >= 2 * FAST_PARSE_VALUES and body.count(comma) >= FAST_PARSE_VALUES:
         return None  # counted only if it could be
-    array = body[start.end() : end - 1] if is_text else memoryview(body)[start.end() : end - 1]
+    array = (body if is_text else memoryview(body))[start.end() : end - 1]
     for decoder in (_records_decoder(entity.name, entity.fields_read), _FAST_DECODER):
         try:
             records = _deeper(_FAST_PARSE_FRAMES, decoder.decode, array)

@@ -109,13 +109,12 @@ def exact_amount(value):
 def money(field, value, error):
     """A non-negative number or numeric string ("24.99"); "" means none."""
     if type(value) is str:
-        valid = (
-            value == ""
-            or (len(value) < MONEY_DIGITS and MONEY_TEXT.fullmatch(value) is not None)  # short: below MAX_MONEY
-            or (
-                len(value) <= MAX_TEXT
-                and MONEY_TEXT.fullmatch(value) is not None
-                and (len(value.partition(".")[0]) < MONEY_DIGITS or Decimal(value) <= MAX_MONEY)
+        valid = value == "" or (
+            len(value) <= MAX_TEXT
+            and MONEY_TEXT.fullmatch(value) is not None
+            # shorter than MAX_MONEY's digits (most amounts: no partition), or its integer part is
+            and (
+                len(value) < MONEY_DIGITS or len(value.partition(".")[0]) < MONEY_DIGITS or Decimal(value) <= MAX_MONEY
             )
         )
     elif type(value) is Decimal:  # a JSON number with a fraction or exponent, parsed exactly

@@ -56,7 +56,8 @@ class Entity:
     def fields_read(self):
         """The names of a record's fields the service reads, in schema order: the schema's, then
         each alias's first part (an alias's object is read whole: "billing" for "billing.email")."""
-        return tuple(dict.fromkeys([*self.schema, *(alias.partition(".")[0] for alias in self.aliases.values())]))
+        first_keys = (alias if type(alias) is str else alias[0] for _, alias in self.sources if alias is not None)
+        return tuple(dict.fromkeys([*self.schema, *first_keys]))
 
 
 PRODUCTS = Entity(
