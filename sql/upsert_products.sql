@@ -8,14 +8,17 @@
 
 -- Validates, deduplicates and upserts one batch; returns how many valid
 -- records were older than the stored row (left unchanged) and the skipped
--- records as [{index, id, reason}]. One statement (after the lock): the product upsert, the
--- category links and the error list all come from the same parsed input.
+-- records as [{index, id, reason}]. One statement (after the locks): the product upsert, the
+-- category links and the error list all come from the same parsed input; a second one deletes
+-- the links the updated products left.
 CREATE OR REPLACE FUNCTION upsert_product_rows(p_store_id uuid, p_records jsonb,
                                                OUT unchanged integer, OUT errors jsonb)
 -- plpgsql, so that the statement's plan is kept for the session instead of made on
 -- every call; generic, as a SQL function's always was (a plan for one store's values
 -- can pick nested loops that cost a fresh store many times more).
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    v_updated bigint[];  -- the ids of the products that were there and were written
 BEGIN
     -- Waits for a running category batch of the store (see category_lock_key);
     -- the statement below then sees its categories.
@@ -183,18 +186,10 @@ BEGIN
                ) AS link (wc_category_id, position)
          ORDER BY w.id, link.wc_category_id, link.position
     ),
-    -- The written products' rows are locked, so their links are ours alone.
-    -- The statements below touch disjoint keys: gone links, current links of
-    -- products that were there, links of products new to the table (which had
-    -- none, so they are plain inserts: no conflict to look for).
-    unlinked AS (
-        DELETE FROM product_categories pc
-         USING written w
-         WHERE NOT w.inserted
-           AND pc.store_id = p_store_id AND pc.product_id = w.id
-           AND pc.wc_category_id IS DISTINCT FROM w.wc_category_id
-           AND pc.wc_category_id <> ALL (w.wc_category_ids)
-    ),
+    -- The current links of products that were there (upserted: a concurrent batch may have
+    -- written some since this statement began), and those of products new to the table (which
+    -- had none, so they are plain inserts: no conflict to look for). Their gone links are
+    -- deleted by the next statement.
     relinked AS (
         INSERT INTO product_categories (store_id, product_id, wc_category_id, position)
         SELECT p_store_id, product_id, wc_category_id, position FROM links WHERE NOT inserted
@@ -207,8 +202,23 @@ BEGIN
     SELECT ((SELECT count(*) FROM latest) - (SELECT count(*) FROM written))::integer,
            (SELECT coalesce(jsonb_agg(jsonb_build_object(
                        'index', idx, 'id', reported_id(wc_product_id), 'reason', reason) ORDER BY idx), '[]')
-              FROM checked WHERE reason IS NOT NULL)
-      INTO unchanged, errors;
+              FROM checked WHERE reason IS NOT NULL),
+           (SELECT array_agg(id) FROM written WHERE NOT inserted)
+      INTO unchanged, errors, v_updated;
+
+    -- The links the updated products no longer have. A statement of its own, so that its snapshot
+    -- is taken now that their rows are locked: the statement above began before it waited for a
+    -- row a concurrent batch held, and could not see the links that batch committed meanwhile
+    -- (they would have stayed). Whoever writes a product's links holds its row, so none change
+    -- between here and the commit.
+    IF v_updated IS NOT NULL THEN
+        DELETE FROM product_categories pc
+         USING products p
+         WHERE p.store_id = p_store_id AND p.id = ANY (v_updated)
+           AND pc.store_id = p_store_id AND pc.product_id = p.id
+           AND pc.wc_category_id IS DISTINCT FROM p.wc_category_id
+           AND pc.wc_category_id <> ALL (p.wc_category_ids);
+    END IF;
 END
 $$;
 

@@ -51,13 +51,19 @@ def assert_error(response, status, code):
 
 async def blocked_batch_pid(query, function, timeout=10):
     """The backend of the request running `function` (e.g. upsert_products), once it waits on a lock."""
+    [pid] = await blocked_batch_pids(query, function, 1, timeout)
+    return pid
+
+
+async def blocked_batch_pids(query, function, count, timeout=10):
+    """The backends of `count` requests running `function`, once that many wait on a lock."""
     for _ in range(int(timeout / 0.02)):
         rows = query(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
             "AND wait_event_type = 'Lock' AND query LIKE %s",
             (f"%{function}%",),
         )
-        if rows:
-            return rows[0]["pid"]
+        if len(rows) >= count:
+            return [row["pid"] for row in rows][:count]
         await asyncio.sleep(0.02)
-    raise AssertionError(f"{function} never waited on a lock")
+    raise AssertionError(f"{count} of {function} never waited on a lock")
