@@ -158,7 +158,8 @@ BEGIN
         v_skipped := v_received - jsonb_array_length(p_records) + jsonb_array_length(v_errors);
         v_synced := v_received - v_skipped - v_unchanged;
         -- What a run's batch carried, in the batch's own transaction; kept only while the run
-        -- runs (one aborted meanwhile has no use for it). Read here, not in the UPDATE below:
+        -- runs (one aborted meanwhile has no use for it; an abort or a completion waits for this
+        -- batch, sync_run_is_running() says why). Read here, not in the UPDATE below:
         -- a plan made for this call's values would read every record's id even for a batch of
         -- no run (the planner works out an immutable function of constants in advance).
         IF sync_run_is_running(p_store_id, v_run_id) THEN

@@ -54,9 +54,14 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
              GROUP BY island) AS ranges
 $$;
 
+-- Whether the run is running; if it is, its row stays key-share locked until the transaction
+-- ends. A batch asks before it keeps what it carried: an abort or a completion (which lock the
+-- row for update) then either committed first and is seen here, or waits for the batch and
+-- releases what it carried, which would otherwise outlive the run.
 CREATE OR REPLACE FUNCTION sync_run_is_running(p_store_id uuid, p_run_id uuid) RETURNS boolean
-LANGUAGE sql STABLE AS $$
-    SELECT EXISTS (SELECT FROM sync_runs WHERE store_id = p_store_id AND id = p_run_id AND status = 'running')
+LANGUAGE sql AS $$
+    SELECT EXISTS (SELECT FROM sync_runs
+                    WHERE store_id = p_store_id AND id = p_run_id AND status = 'running' FOR KEY SHARE)
 $$;
 
 -- Raises unless p_run (the row read for p_run_id, NULL when none) is running.

@@ -206,3 +206,28 @@ async def test_orders_resolve_against_a_concurrent_batch_of_what_they_reference(
     for request in requests:
         assert assert_ok(await request)["syncedCount"] == 1
     assert_orders_resolved(query, store.id)
+
+
+# --- A run's batch in flight while the run ends ---
+
+
+@pytest.mark.parametrize("end", ["abort", "complete"])
+@pytest.mark.gen_test(timeout=30)
+async def test_a_run_ended_while_its_batch_is_in_flight_keeps_no_carried_ids(post, store, query, hold_store_row, end):
+    """The batch has read the run running and waits at its last statement, uncommitted, while the
+    run is ended: the end waits for the batch, so that what the batch carried is released with
+    the rest of the run's (it would stay on the batch's log for good)."""
+    response = await post("/api/sync/runs", {"entities": ["products"]}, store.token)
+    run_id = json.loads(response.body)["data"]["runId"]
+    release = hold_store_row(store.id)
+    headers = {"X-Sync-Run": run_id, "X-Sync-Batch": "1"}
+    batch = asyncio.ensure_future(post("/api/sync/products", {"products": [product(1, 5)]}, store.token, headers))
+    await blocked_batch_pid(query, "upsert_products")
+    ended = asyncio.ensure_future(post(f"/api/sync/runs/{run_id}/{end}", {"batches": {"products": 1}}, store.token))
+    await blocked_batch_pid(query, f"sync_run_{end}")
+    release()
+
+    assert_ok(await batch)
+    assert_ok(await ended)
+    logs = query("SELECT status, carried_ids FROM sync_logs WHERE store_id = %s", (store.id,))
+    assert logs == [{"status": "completed", "carried_ids": None}]
