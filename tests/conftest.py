@@ -7,8 +7,10 @@ Tests share it; each test works in stores of its own (store_id scopes
 everything), so tests never see each other's rows.
 """
 
+import hashlib
 import json
 import os
+import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -27,6 +29,7 @@ from service.migrate import apply_migrations, create_database, database_name, re
 from service.server import make_server
 
 import openapi_check
+from http_helpers import signature, wc_json
 
 # CI runs the property tests derandomised (HYPOTHESIS_PROFILE=ci), so that
 # a landing is never decided by the luck of the draw; locally they explore.
@@ -219,3 +222,43 @@ def hold_store_row(database_url):
     yield hold
     for conn in connections:
         conn.close()
+
+
+@pytest.fixture
+def webhook_store(make_store, query):
+    """webhook_store() -> (store, secret): a store whose webhook secret is set."""
+
+    def create():
+        store, secret = make_store(), f"secret-{uuid.uuid4().hex}"
+        query("SELECT webhook_secret_set(%s, %s, %s)", (store.id, secret, WEBHOOK_KEY))
+        return store, secret
+
+    return create
+
+
+@pytest.fixture
+def deliver(post):
+    """await deliver(store_id, secret, topic, resource, ...) -> response, as WooCommerce delivers.
+
+    body: raw bytes instead of the resource's JSON; signature: the header's value instead of
+    the right one (None: no header).
+    """
+
+    async def send(store_id, secret, topic, resource=None, delivery_id=None, body=None, signature_header=""):
+        body = wc_json(resource) if body is None else body
+        resource_name, _, event = topic.partition(".")
+        headers = {
+            "User-Agent": "WooCommerce/8.5.1 Hookshot (WordPress/6.4.2)",
+            "Content-Type": "application/json",
+            "X-WC-Webhook-Source": "https://shop.example/",
+            "X-WC-Webhook-Topic": topic,
+            "X-WC-Webhook-Resource": resource_name,
+            "X-WC-Webhook-Event": event,
+            "X-WC-Webhook-ID": "7",
+            "X-WC-Webhook-Delivery-ID": delivery_id or hashlib.md5(uuid.uuid4().bytes).hexdigest(),
+        }
+        if signature_header is not None:
+            headers["X-WC-Webhook-Signature"] = signature_header or signature(secret, body)
+        return await post(f"/api/webhooks/woocommerce/{store_id}", body, headers=headers)
+
+    return send

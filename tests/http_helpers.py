@@ -1,6 +1,10 @@
-"""Helpers shared by the HTTP tests: records, the rows they left, the error envelope, lock waits."""
+"""Helpers shared by the HTTP tests: records, the rows they left, the error envelope, lock waits,
+webhook bodies and their signatures."""
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
 
 from psycopg2 import sql
@@ -67,3 +71,12 @@ async def blocked_batch_pids(query, function, count, timeout=10):
             return [row["pid"] for row in rows][:count]
         await asyncio.sleep(0.02)
     raise AssertionError(f"{count} of {function} never waited on a lock")
+
+
+def wc_json(resource):
+    """The body as WooCommerce sends it: wp_json_encode, compact, slashes escaped."""
+    return json.dumps(resource, separators=(",", ":")).replace("/", "\\/").encode()
+
+
+def signature(secret, body):
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()

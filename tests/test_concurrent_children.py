@@ -155,15 +155,29 @@ def random_writes(rng, entity, count):
     return writes
 
 
+TOPICS = {"products": "product.updated", "orders": "order.updated"}
+
+
 @pytest.mark.parametrize("entity", WRITES)
 @pytest.mark.parametrize("seed", range(3))
 @many_in_flight
 @pytest.mark.gen_test(timeout=60)
-async def test_many_concurrent_writes_leave_each_record_as_its_newest_write(post, store, query, oracle, entity, seed):
-    """24 single-record batches of three records in flight at once, in a random order: each
-    record's child rows are those of its newest write alone."""
+async def test_many_concurrent_writes_leave_each_record_as_its_newest_write(
+    post, deliver, webhook_store, query, oracle, entity, seed
+):
+    """24 writes of three records in flight at once, in a random order, half of them single-record
+    batches and half WooCommerce webhook deliveries: each record's child rows are those of its
+    newest write alone."""
+    store, secret = webhook_store()
     writes = random_writes(random.Random(seed), entity, 24)
-    responses = await asyncio.gather(*(post(f"/api/sync/{entity}", {entity: [w]}, store.token) for w in writes))
+    responses = await asyncio.gather(
+        *(
+            post(f"/api/sync/{entity}", {entity: [w]}, store.token)
+            if n % 2
+            else deliver(store.id, secret, TOPICS[entity], w)
+            for n, w in enumerate(writes)
+        )
+    )
     for response in responses:
         assert_synced(response)
 

@@ -6,10 +6,8 @@ wp_json_encode writes it (slashes escaped); the ping is its form-encoded
 `webhook_id=N` without X-WC headers or signature.
 """
 
-import base64
 import copy
 import hashlib
-import hmac
 import json
 import logging
 import uuid
@@ -21,7 +19,7 @@ from psycopg2 import sql
 
 from service.entities import ENTITIES
 
-from http_helpers import assert_error, nothing_written
+from http_helpers import assert_error, nothing_written, signature, wc_json
 from order_cases import V3_ORDER
 from sql_helpers import columns_holding, rows, sync_logs
 from woocommerce_store import Store
@@ -33,57 +31,8 @@ RESOURCES = {"products": ("product", PRODUCT), "customers": ("customer", CUSTOME
 OWN_COLUMNS = {"store_id", "id", "synced_at", "product_id", "order_id", "customer_id", "category_id"}
 
 
-def wc_json(resource):
-    """The body as WooCommerce sends it: wp_json_encode, compact, slashes escaped."""
-    return json.dumps(resource, separators=(",", ":")).replace("/", "\\/").encode()
-
-
-def signature(secret, body):
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-
-
 def newer(resource, modified):
     return {**copy.deepcopy(resource), "date_modified_gmt": modified}
-
-
-@pytest.fixture
-def webhook_store(make_store, query):
-    """webhook_store() -> (store, secret): a store whose webhook secret is set."""
-
-    def create():
-        store, secret = make_store(), f"secret-{uuid.uuid4().hex}"
-        query("SELECT webhook_secret_set(%s, %s, %s)", (store.id, secret, WEBHOOK_KEY))
-        return store, secret
-
-    return create
-
-
-@pytest.fixture
-def deliver(post):
-    """await deliver(store_id, secret, topic, resource, ...) -> response, as WooCommerce delivers.
-
-    body: raw bytes instead of the resource's JSON; signature: the header's value instead of
-    the right one (None: no header).
-    """
-
-    async def send(store_id, secret, topic, resource=None, delivery_id=None, body=None, signature_header=""):
-        body = wc_json(resource) if body is None else body
-        resource_name, _, event = topic.partition(".")
-        headers = {
-            "User-Agent": "WooCommerce/8.5.1 Hookshot (WordPress/6.4.2)",
-            "Content-Type": "application/json",
-            "X-WC-Webhook-Source": "https://shop.example/",
-            "X-WC-Webhook-Topic": topic,
-            "X-WC-Webhook-Resource": resource_name,
-            "X-WC-Webhook-Event": event,
-            "X-WC-Webhook-ID": "7",
-            "X-WC-Webhook-Delivery-ID": delivery_id or hashlib.md5(uuid.uuid4().bytes).hexdigest(),
-        }
-        if signature_header is not None:
-            headers["X-WC-Webhook-Signature"] = signature_header or signature(secret, body)
-        return await post(f"/api/webhooks/woocommerce/{store_id}", body, headers=headers)
-
-    return send
 
 
 def outcome(response):
