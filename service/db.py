@@ -8,6 +8,7 @@ own transaction; a batch's upserts are one function call, hence atomic.
 import asyncio
 import contextlib
 import logging
+import math
 from dataclasses import dataclass
 
 import aiopg
@@ -31,6 +32,7 @@ async def create_pool(config):
         on_connect=keep_statements_out_of_the_server_log,
     )
     pool.waiting = 0  # callers of connection() without one yet (GET /metrics); aiopg counts none
+    pool.handed_out = 0  # connections acquire() has given callers so far: the queue's pace (PoolBusy)
     pool.wait_s = config.pool_wait_s  # how long a caller waits for a connection at most (PoolBusy)
     return pool
 
@@ -80,28 +82,52 @@ async def execute(cur, query, params=()):
         raise cancelled_query from None
 
 
+# The longest Retry-After a busy pool's 503 asks for: the queue an estimate is drawn from will have
+# changed long before, and a plugin's bounded retries (8) should still span minutes, not an hour.
+MAX_RETRY_AFTER_S = 30
+
+
 class PoolBusy(TimeoutError):
-    """No connection of the pool came free within POOL_WAIT_S: the caller answers 503, never queues on."""
+    """No connection of the pool came free within POOL_WAIT_S: the caller answers 503 with
+    Retry-After retry_after (whole seconds), never queues on."""
+
+    def __init__(self, wait_s, retry_after):
+        super().__init__(f"no connection within {wait_s} s")
+        self.retry_after = retry_after
+
+
+def queue_seconds(waiting, wait_s, handed_out):
+    """Retry-After for a caller that waited wait_s in vain while handed_out connections went to
+    others: how long the `waiting` callers still queued, and it once back, take to be served at that
+    pace. None handed out means only slower than one a wait, so one is assumed: a lower bound,
+    as a Retry-After should be. From 1 to MAX_RETRY_AFTER_S."""
+    return min(MAX_RETRY_AFTER_S, max(1, math.ceil((waiting + 1) * wait_s / max(handed_out, 1))))
 
 
 async def acquire(pool):
-    """pool.acquire() within pool.wait_s (else PoolBusy), counting the caller in pool.waiting until
-    it has its connection, and past a race of aiopg's: a free connection that dies while the pool
-    opens another fails acquire's `assert not conn.closed` (aiopg/pool.py, _acquire). The dead one
-    is out of the pool by then, so acquiring again gets a live one."""
+    """pool.acquire() within pool.wait_s (else PoolBusy, with queue_seconds' Retry-After), counting
+    the caller in pool.waiting until it has its connection and in pool.handed_out once it has, and
+    past a race of aiopg's: a free connection that dies while the pool opens another fails acquire's
+    `assert not conn.closed` (aiopg/pool.py, _acquire). The dead one is out of the pool by then, so
+    acquiring again gets a live one."""
     pool.waiting += 1
+    handed_out = pool.handed_out
     try:
         async with asyncio.timeout(getattr(pool, "wait_s", None)):
             for attempt in (1, 2, 3):
                 try:
-                    return await pool.acquire()
+                    conn = await pool.acquire()
                 except AssertionError:
                     if attempt == 3:
                         raise
+                else:
+                    pool.handed_out += 1
+                    return conn
     except TimeoutError:
         if asyncio.current_task().cancelling():
             raise
-        raise PoolBusy(f"no connection within {pool.wait_s} s") from None
+        others = pool.handed_out - handed_out
+        raise PoolBusy(pool.wait_s, queue_seconds(pool.waiting - 1, pool.wait_s, others)) from None
     finally:
         pool.waiting -= 1
 

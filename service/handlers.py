@@ -76,7 +76,7 @@ def database_error(exc, sync_log_id=None):
             503,
             "service_unavailable",
             "Every database connection is busy; retry later.",
-            {"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)},
+            {"Retry-After": str(exc.retry_after)},  # the queue's own estimate (db.queue_seconds)
             sync_log_id=sync_log_id,
         )
     if isinstance(exc, DATABASE_UNAVAILABLE):

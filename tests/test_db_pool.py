@@ -1,5 +1,7 @@
-"""The pool's connections keep batches (and the emails in them) out of PostgreSQL's log."""
+"""The pool's connections keep batches (and the emails in them) out of PostgreSQL's log; a caller
+that waits past POOL_WAIT_S is told how long the queue it leaves takes."""
 
+import asyncio
 import dataclasses
 import json
 import logging
@@ -66,3 +68,35 @@ async def test_a_batch_arrives_as_sent_whatever_the_client_encoding(config, make
         await pool.wait_closed()
     assert (result.status, result.synced_count) == ("completed", 1)
     assert query("SELECT name FROM categories WHERE store_id = %s", (store.id,)) == [{"name": name}]
+
+
+@pytest.mark.parametrize("config", [{"pool_size": 1, "pool_wait_s": 2}], indirect=True)
+@pytest.mark.gen_test(timeout=20)
+async def test_a_busy_pools_retry_after_follows_the_queues_pace(config):
+    """The pool's one connection goes to two callers in turn, each holding it 1.3 s; six more queue
+    behind them and give up after their 2 s, two connections handed out meanwhile. Each is told the
+    time the callers still queued, and it, take at that pace: the first (5 + 1) x 2 s / 2, the last 1 s."""
+    pool = await db.create_pool(config)
+
+    async def hold_for(seconds):
+        async with db.connection(pool):
+            await asyncio.sleep(seconds)
+
+    async def given_up():
+        with pytest.raises(db.PoolBusy) as busy:
+            await db.acquire(pool)
+        return busy.value.retry_after
+
+    try:
+        held = await db.acquire(pool)
+        queue = []
+        for caller in [hold_for(1.3), hold_for(1.3), *(given_up() for _ in range(6))]:
+            queue.append(asyncio.ensure_future(caller))
+            while pool.waiting < len(queue):  # each in the queue before the next: served in this order
+                await asyncio.sleep(0)
+        await asyncio.sleep(0.2)
+        await pool.release(held)
+        assert (await asyncio.gather(*queue))[2:] == [6, 5, 4, 3, 2, 1]
+    finally:
+        pool.close()
+        await pool.wait_closed()

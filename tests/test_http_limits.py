@@ -1,7 +1,8 @@
 """A store's batches in flight are limited (STORE_IN_FLIGHT): one past the limit is answered 429,
 with Retry-After, before its body is read; the limit holds across service instances sharing the
 database; a slot is given back however its batch ends; and a quiet store gets through while
-another floods. The pool's wait is bounded: 503 with Retry-After, never an unbounded queue."""
+another floods. The pool's wait is bounded: 503, never an unbounded queue, with a Retry-After as
+long as the queue it leaves takes."""
 
 import asyncio
 import json
@@ -176,6 +177,25 @@ async def test_no_connection_within_the_wait_is_503_with_retry_after(port, make_
     writer.close()
     await until(lambda: held_slots(query, noisy.id) == 0)
     response = await post("/api/sync/products", {"products": [record("products", 1)]}, quiet.token)
+    assert response.code == 200, response.body
+
+
+@pytest.mark.parametrize("config", [{"pool_size": 1, "pool_wait_s": 4}], indirect=True)
+@pytest.mark.gen_test(timeout=30)
+async def test_a_busy_pools_retry_after_is_as_long_as_its_queue(port, make_store, query, post):
+    """The pool's one connection held by a stalled batch, nine requests queue and none is served in
+    their 4 s: each 503 asks for the time the requests still queued behind it, and it, take at one
+    connection a wait at best (the first out 9 x 4 s, the last 4 s), at most 30 s."""
+    noisy, queued = make_store("noisy"), [make_store(f"queued {n}") for n in range(9)]
+    writer = await stalled_batch(port, noisy.token, query, noisy.id, 1)
+    batch = {"products": [record("products", 1)]}
+    responses = await asyncio.gather(*(post("/api/sync/products", batch, store.token) for store in queued))
+    for response in responses:
+        assert_error(response, 503, "service_unavailable")
+    assert sorted(int(response.headers["Retry-After"]) for response in responses) == [4, 8, 12, 16, 20, 24, 28, 30, 30]
+    writer.close()
+    await until(lambda: held_slots(query, noisy.id) == 0)
+    response = await post("/api/sync/products", batch, queued[0].token)
     assert response.code == 200, response.body
 
 
