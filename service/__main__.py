@@ -224,6 +224,9 @@ def main(argv=None):
     except embedded.EmbeddedError as exc:
         print(f"embedded PostgreSQL: {exc}", file=sys.stderr)
         return 1
+    except workers.PortInUse as exc:
+        print(exc, file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

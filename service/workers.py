@@ -4,9 +4,11 @@ SIGINT to the workers, each of which shuts down gracefully, and waits for them a
 that exits on its own stops the others, so that the supervisor above restarts the service."""
 
 import asyncio
+import errno
 import logging
 import os
 import signal
+import warnings
 
 import tornado.netutil
 
@@ -17,6 +19,26 @@ log = logging.getLogger("wcsync.workers")
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
+class PortInUse(Exception):
+    """Another process listens on the port: the command line says so in one line."""
+
+    def __init__(self, port):
+        super().__init__(f"port {port} is in use: stop what listens there, or set PORT to another port")
+
+
+def listening_sockets(port):
+    """The port's listening sockets, bound before anything else starts (no pool to close after)."""
+    # Tornado leaves the socket it could not bind to the collector, which would warn of it.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            return tornado.netutil.bind_sockets(port)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+    raise PortInUse(port)
+
+
 def worker_count(setting):
     """WORKERS: 0 is one per usable core."""
     return setting if setting > 0 else len(os.sched_getaffinity(0))
@@ -25,10 +47,10 @@ def worker_count(setting):
 def run(config):
     """Serves until SIGTERM or SIGINT; the exit status: 0 once every worker stopped cleanly."""
     count = worker_count(config.workers)
+    sockets = listening_sockets(config.port)
     if count == 1:
-        asyncio.run(server.run(config))
+        asyncio.run(server.run(config, sockets))
         return 0
-    sockets = tornado.netutil.bind_sockets(config.port)
     # Blocked until every worker is known, so that none misses the signal.
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     workers = set()

@@ -107,6 +107,21 @@ def test_sigterm_stops_the_server_process(database_url):
     assert "stopped" in output
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_port_in_use_is_one_line_naming_it(database_url, workers):
+    with socket.socket() as taken:
+        taken.bind(("", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port), "WORKERS": workers}
+        done = subprocess.run(
+            [sys.executable, "-X", "dev", "-m", "service", "serve"], env=env, capture_output=True, text=True, timeout=30
+        )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr == f"port {port} is in use: stop what listens there, or set PORT to another port\n"
+
+
 @pytest.mark.gen_test(timeout=30)
 async def test_a_cancelled_statement_logs_its_class_and_sqlstate_only(config, store, query, hold_store_row, caplog):
     config = dataclasses.replace(config, port=free_port())
