@@ -4,9 +4,10 @@
     BENCH_RECORDS=2000 BENCH_RUNS=3 make bench  # a quick look
     .venv/bin/python -m bench                   # the same, without make
 
-Against its own database (BENCH_DATABASE_URL, default
+Against its own database (BENCH_DATABASE_URL, e.g.
 postgresql://localhost:5432/wcsync_bench, dropped and recreated on every
-run; its name must contain "bench"), it writes synthetic WooCommerce stores
+run; its name must contain "bench"; unset: a throwaway embedded PostgreSQL,
+whose settings the report prints), it writes synthetic WooCommerce stores
 (deterministic: products in 1-3 categories of a 3-level tree, customers with
 emails, orders of 1-5 line items) five ways (orders: HTTP and function only;
 their items have no one-row-per-record baseline), each case 5 times into fresh stores, and prints the median
@@ -69,6 +70,7 @@ import sys
 import time
 from dataclasses import dataclass
 
+from service import embedded
 from service.config import Config as ServiceConfig
 
 from . import baseline, cpu, data, database, machine, paths, report, split
@@ -93,7 +95,7 @@ def env_list(name, default, convert=str):
 
 @dataclass(frozen=True)
 class Config:
-    url: str = os.environ.get("BENCH_DATABASE_URL", "postgresql://localhost:5432/wcsync_bench")
+    url: str = os.environ.get("BENCH_DATABASE_URL")  # unset: an embedded PostgreSQL, thrown away after
     runs: int = int(os.environ.get("BENCH_RUNS", 5))
     records: int = int(os.environ.get("BENCH_RECORDS", 10_000))
     naive_records: int = int(os.environ.get("BENCH_NAIVE_RECORDS", 2_000))
@@ -589,7 +591,14 @@ def measure_initial_sync(config, results):
 
 
 def main():
-    config = Config()
+    if Config.url:
+        return benchmark(Config())
+    # A bare machine: a PostgreSQL of its own (the embedded one, without fsync), removed afterwards.
+    with embedded.throwaway() as cluster:
+        return benchmark(Config(url=cluster.url("wcsync_bench")))
+
+
+def benchmark(config):
     began = time.monotonic()
     log(f"recreating {config.url}")
     database.recreate(config.url)
