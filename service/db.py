@@ -32,6 +32,11 @@ async def create_pool(config):
         on_connect=keep_statements_out_of_the_server_log,
     )
     pool.waiting = 0  # callers of connection() without one yet (GET /metrics); aiopg counts none
+    # Callers are served in the order they came (acquire): aiopg hands a connection given back to
+    # whichever caller asks next, and a waiter it woke that finds the connection gone waits again
+    # at the back of its queue (aiopg/pool.py, _acquire), so under load some waited past
+    # POOL_WAIT_S (503) while the queue moved fast enough to serve them in a second.
+    pool.turns = asyncio.Semaphore(config.pool_size)  # its waiters go in order, and no newcomer before them
     pool.handed_out = 0  # connections acquire() has given callers so far: the queue's pace (PoolBusy)
     pool.wait_s = config.pool_wait_s  # how long a caller waits for a connection at most (PoolBusy)
     return pool
@@ -105,24 +110,21 @@ def queue_seconds(waiting, wait_s, handed_out):
 
 
 async def acquire(pool):
-    """pool.acquire() within pool.wait_s (else PoolBusy, with queue_seconds' Retry-After), counting
-    the caller in pool.waiting until it has its connection and in pool.handed_out once it has, and
-    past a race of aiopg's: a free connection that dies while the pool opens another fails acquire's
-    `assert not conn.closed` (aiopg/pool.py, _acquire). The dead one is out of the pool by then, so
-    acquiring again gets a live one."""
+    """A connection of the pool, in the caller's turn (pool.turns), within pool.wait_s (else
+    PoolBusy, with queue_seconds' Retry-After); give it back with release(). The caller is counted
+    in pool.waiting until it has its connection and in pool.handed_out once it has."""
     pool.waiting += 1
     handed_out = pool.handed_out
     try:
-        async with asyncio.timeout(getattr(pool, "wait_s", None)):
-            for attempt in (1, 2, 3):
-                try:
-                    conn = await pool.acquire()
-                except AssertionError:
-                    if attempt == 3:
-                        raise
-                else:
-                    pool.handed_out += 1
-                    return conn
+        async with asyncio.timeout(pool.wait_s):
+            await pool.turns.acquire()
+            try:
+                conn = await acquire_past_a_race(pool)
+            except BaseException:
+                pool.turns.release()
+                raise
+            pool.handed_out += 1
+            return conn
     except TimeoutError:
         if asyncio.current_task().cancelling():
             raise
@@ -132,6 +134,26 @@ async def acquire(pool):
         pool.waiting -= 1
 
 
+async def acquire_past_a_race(pool):
+    """pool.acquire(), past a race of aiopg's: a free connection that dies while the pool opens
+    another fails acquire's `assert not conn.closed` (aiopg/pool.py, _acquire). The dead one is out
+    of the pool by then, so acquiring again gets a live one."""
+    for attempt in (1, 2, 3):
+        try:
+            return await pool.acquire()
+        except AssertionError:
+            if attempt == 3:
+                raise
+
+
+async def release(pool, conn):
+    """Gives back a connection of acquire(), and its turn to the next caller waiting."""
+    try:
+        await pool.release(conn)
+    finally:
+        pool.turns.release()
+
+
 @contextlib.asynccontextmanager
 async def connection(pool):
     """A connection of the pool (acquire()), given back at the end."""
@@ -139,7 +161,7 @@ async def connection(pool):
     try:
         yield conn
     finally:
-        await pool.release(conn)
+        await release(pool, conn)
 
 
 # A store's batches in flight are counted by session advisory locks, the one place every worker
@@ -175,7 +197,7 @@ class Slot:
             conn.close()  # the lock goes with the session
             log.warning("in-flight slot %d of store %s released by closing its connection", self.number, self.store_id)
         finally:
-            await self.pool.release(conn)
+            await release(self.pool, conn)
 
 
 async def take_slot(pool, store_id, limit):
@@ -191,13 +213,13 @@ async def take_slot(pool, store_id, limit):
                 row = await cur.fetchone()
         except BaseException as exc:
             conn.close()  # whether or not the lock was taken, it goes with the session
-            await pool.release(conn)
+            await release(pool, conn)
             if attempt == 1 and isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError)):
                 await pool.clear()
                 continue
             raise
         if row is None:
-            await pool.release(conn)
+            await release(pool, conn)
             return None
         return Slot(pool, conn, store_id, row[0])
 

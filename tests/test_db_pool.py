@@ -1,5 +1,6 @@
-"""The pool's connections keep batches (and the emails in them) out of PostgreSQL's log; a caller
-that waits past POOL_WAIT_S is told how long the queue it leaves takes."""
+"""The pool's connections keep batches (and the emails in them) out of PostgreSQL's log; callers get
+connections in the order they came, and one that waits past POOL_WAIT_S is told how long the queue
+it leaves takes."""
 
 import asyncio
 import dataclasses
@@ -95,8 +96,31 @@ async def test_a_busy_pools_retry_after_follows_the_queues_pace(config):
             while pool.waiting < len(queue):  # each in the queue before the next: served in this order
                 await asyncio.sleep(0)
         await asyncio.sleep(0.2)
-        await pool.release(held)
+        await db.release(pool, held)
         assert (await asyncio.gather(*queue))[2:] == [6, 5, 4, 3, 2, 1]
+    finally:
+        pool.close()
+        await pool.wait_closed()
+
+
+@pytest.mark.parametrize("config", [{"pool_size": 1}], indirect=True)
+@pytest.mark.gen_test(timeout=20)
+async def test_callers_get_connections_in_the_order_they_came(config):
+    """A connection given back goes to the caller waiting longest, not to one asking at that moment
+    (aiopg alone hands it to the newcomer, and sends the waiter to the back of its queue)."""
+    pool = await db.create_pool(config)
+    try:
+        held = await db.acquire(pool)
+        waiter = asyncio.ensure_future(db.acquire(pool))
+        while pool.waiting < 1:
+            await asyncio.sleep(0)
+        giving_back = asyncio.ensure_future(db.release(pool, held))
+        newcomer = asyncio.ensure_future(db.acquire(pool))
+        await giving_back
+        conn = await waiter
+        assert not newcomer.done()
+        await db.release(pool, conn)
+        await db.release(pool, await newcomer)
     finally:
         pool.close()
         await pool.wait_closed()
