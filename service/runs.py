@@ -6,11 +6,11 @@ POST /api/sync/runs/<runId>/complete     {"batches": {entity: n}}: sweep, or 409
 POST /api/sync/runs/<runId>/abort        end it, deleting nothing
 GET  /api/sync/status                    the store's rows, latest run and failed batches
 
-The SQL functions of sql/sync_runs.sql check every input and refuse with
-codes of their own (handlers.RUN_ERRORS); this layer only reads the body.
+Each POST's body is judged by its schema in service/openapi.json (run_bodies.py) before anything
+reaches PostgreSQL; the SQL functions of sql/sync_runs.sql check every input again and refuse with
+codes of their own (handlers.RUN_ERRORS). Complete and abort look the run up before the body.
 """
 
-import json
 import uuid
 
 import tornado.web
@@ -18,7 +18,7 @@ import tornado.web
 from . import db
 from .body import BodyBuffer, announces_body
 from .handlers import ApiError, JsonHandler
-from .validation import parse_json
+from .run_bodies import RunBodySchema, counts_json
 
 MAX_BODY_BYTES = 64 * 1024  # entity names and counts
 # The run named in the path is unknown, or another store's: this store has no such resource.
@@ -34,11 +34,6 @@ def run_id_of(text):
         return str(uuid.UUID(text))
     except ValueError:
         raise no_such_run() from None
-
-
-def as_json(value):
-    """value as JSON text for the SQL functions (an exact number stays one; None stays NULL)."""
-    return None if value is None else json.dumps(value, default=str)
 
 
 class StoreHandler(JsonHandler):
@@ -68,15 +63,12 @@ class StoreHandler(JsonHandler):
             self.send_error(error.status_code, exc_info=(ApiError, error, None))
 
     def json_body(self):
-        """The request's JSON object; an empty body is {}."""
+        """The request's JSON object, judged by the route's schema (run_bodies.py); an empty body is {}."""
         try:
-            text = self.body.take().decode("utf-8")
-            body = parse_json(text) if text.strip() else {}
-        except (ValueError, RecursionError):  # UnicodeDecodeError included
-            raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
-        if not isinstance(body, dict):
-            raise ApiError(400, "bad_request", "The request body must be a JSON object.")
-        return body
+            data = self.body.take()
+        except ValueError as exc:  # its gzip is broken
+            raise ApiError(400, "bad_request", str(exc)) from None
+        return self.body_schema.read(data)
 
     def answer(self, data, status=200):
         self.set_status(status)
@@ -91,13 +83,12 @@ class StoreHandler(JsonHandler):
 
 class RunsHandler(StoreHandler):
     route = "/api/sync/runs"
+    body_schema = RunBodySchema(route)
 
     async def post(self):
         body = self.json_body()
-        entities = body.get("entities")
-        if not isinstance(entities, list) or not all(isinstance(name, str) for name in entities):
-            raise ApiError(400, "bad_request", "'entities' must be a list of entity names.")
-        run_id = await self.database(db.run_start(self.pool, self.store_id, entities, as_json(body.get("expected"))))
+        expected = counts_json(body.get("expected"))
+        run_id = await self.database(db.run_start(self.pool, self.store_id, body["entities"], expected))
         self.answer(await self.run_status(run_id), 201)
 
 
@@ -110,19 +101,24 @@ class RunHandler(StoreHandler):
 
 class RunCompleteHandler(StoreHandler):
     route = "/api/sync/runs/{runId}/complete"
+    body_schema = RunBodySchema(route)
 
     async def post(self, run_id):
         run_id = run_id_of(run_id)
-        batches = as_json(self.json_body().get("batches"))
+        await self.run_status(run_id)  # 404 for no such run, whatever the body
+        batches = counts_json(self.json_body()["batches"])
         await self.database(db.run_complete(self.pool, self.store_id, run_id, batches), RUN_IN_PATH)
         self.answer(await self.run_status(run_id))
 
 
 class RunAbortHandler(StoreHandler):
     route = "/api/sync/runs/{runId}/abort"
+    body_schema = RunBodySchema(route)
 
     async def post(self, run_id):
         run_id = run_id_of(run_id)
+        await self.run_status(run_id)  # 404 for no such run, whatever the body
+        self.json_body()  # no member is read, but the body must be what the document says
         await self.database(db.run_abort(self.pool, self.store_id, run_id), RUN_IN_PATH)
         self.answer(await self.run_status(run_id))
 

@@ -3,7 +3,7 @@
 Start a run, send numbered batches with X-Sync-Run / X-Sync-Batch (a failed
 one re-sent), read its progress, complete it: the rows the store no longer
 has are marked deleted, nothing else. The SQL functions' own cases are in
-tests/test_sql_sync_runs.py.
+tests/test_sql_sync_runs.py, the bodies the run routes refuse in tests/test_http_run_bodies.py.
 """
 
 import json
@@ -186,23 +186,6 @@ async def test_another_stores_run_is_not_found_on_the_run_routes(post, get, make
     ]:
         assert_error(response, 404, "not_found")
     assert data(await get(f"/api/sync/runs/{run_id}", store.token))["status"] == "running"
-
-
-@pytest.mark.parametrize(
-    "body, code",
-    [
-        (b"{", "invalid_json"),
-        (b"[]", "bad_request"),
-        ({}, "bad_request"),
-        ({"entities": "products"}, "bad_request"),
-        ({"entities": ["refunds"]}, "bad_request"),
-        ({"entities": ["products"], "expected": {"products": 1.5}}, "bad_request"),
-    ],
-)
-@pytest.mark.gen_test
-async def test_start_refuses_a_bad_body(body, code, post, store, query):
-    assert_error(await post("/api/sync/runs", body, store.token), 400, code)
-    assert query("SELECT * FROM sync_runs WHERE store_id = %s", (store.id,)) == []
 
 
 @pytest.mark.gen_test
