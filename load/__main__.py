@@ -15,14 +15,23 @@ database must hold every record sent exactly once per store, and every
 sync log must be completed, every order item and order must be resolved to
 its product and customer; the script exits non-zero otherwise.
 
+Each batch is sent as the plugin sends it: one answered 429 or 503 is sent
+again after its Retry-After, one that got no answer (refused, reset, timed
+out: its outcome unknown, and a batch is idempotent) after 1 s, LOAD_ATTEMPTS
+(8) sends at most. The batches sent again are reported by reason; a batch
+still not stored after them, or answered anything else but 200, has failed,
+and so has the run.
+
 LOAD_SCENARIO=noisy: the noisy neighbour. One store pushes LOAD_FLOOD_BATCH
 (3,000) products a batch from LOAD_FLOOD_CONNECTIONS (12) connections, back to
 back, waiting Retry-After when told to (429) and sending its body only once
 the server asks for it (Expect: 100-continue, as curl does for large bodies);
 LOAD_QUIET_STORES (1) others each send 10 products every 0.5 s. After
 LOAD_SECONDS (30 here) it reports the quiet stores' latency beside the
-flooding store's throughput, and exits non-zero on any 5xx, any failed
-request, a 429 without Retry-After, or a quiet p95 of LOAD_QUIET_P95_MS (1500) or more.
+flooding store's throughput, and exits non-zero on any failed batch (5xx
+included) but the flooding store's given up after LOAD_ATTEMPTS 429s, its
+limit doing its job, a 429 or 503 without Retry-After, or a quiet p95 of
+LOAD_QUIET_P95_MS (1500) or more.
 LOAD_WORKERS sets the server's WORKERS.
 """
 
@@ -60,6 +69,10 @@ FLOOD_BATCH = int(os.environ.get("LOAD_FLOOD_BATCH", 3000))
 QUIET_STORES = int(os.environ.get("LOAD_QUIET_STORES", 1))
 QUIET_BATCH, QUIET_EVERY_S = 10, 0.5
 QUIET_P95_MS = float(os.environ.get("LOAD_QUIET_P95_MS", 1500))
+ATTEMPTS = int(os.environ.get("LOAD_ATTEMPTS", 8))  # sends of a batch at most, as the plugin's
+NO_ANSWER_WAIT_S = 1
+# Why a batch is sent again: refused for now (429, 503), or no answer came (Tornado's 599).
+SENT_AGAIN_ON = {429: "429", 503: "503", 599: "no answer"}
 
 
 @dataclass
@@ -67,13 +80,31 @@ class Store:
     id: str
     token: str
     catalogue: dict  # entity -> records
-    requests: int = 0
+    batches: int = 0  # each once, however many sends it took
+    stored: int = 0  # batches answered 200
+    unanswered: int = 0  # sends that got no answer: each may have stored its batch and logged it
+    failed_logs: set = field(default_factory=set)  # sync logs named by error answers (a batch failed in the database)
 
 
 @dataclass
 class Stats:
-    latencies: list = field(default_factory=list)
-    errors: dict = field(default_factory=dict)  # status -> count
+    latencies: list = field(default_factory=list)  # seconds from a batch's first send to its last answer
+    answers: dict = field(default_factory=dict)  # status -> sends so answered (599: none came)
+    batches_sent_again: int = 0  # batches sent more than once
+    sent_again: dict = field(default_factory=dict)  # reason -> [seconds waited before each send again]
+    failed: dict = field(default_factory=dict)  # status of the last answer -> batches not stored
+    missing_retry_after: int = 0  # 429s and 503s without one
+
+    def sent_again_summary(self):
+        """'10, 12 times (503 x 9 after 2-7 s, no answer x 3 after 1 s)', or '0'."""
+        reasons = [f"{reason} x {len(waits)} after {seconds_range(waits)}" for reason, waits in self.sent_again.items()]
+        times = sum(len(waits) for waits in self.sent_again.values())
+        return f"{self.batches_sent_again}, {times} times ({', '.join(reasons)})" if times else "0"
+
+
+def seconds_range(values):
+    low, high = f"{min(values):.0f}", f"{max(values):.0f}"
+    return f"{low} s" if low == high else f"{low}-{high} s"
 
 
 def catalogue(seed):
@@ -167,27 +198,61 @@ async def push(client, base_url, store, stats, deadline):
         for start in range(0, len(records), BATCH):
             if time.monotonic() > deadline:
                 return
-            await timed_post(
-                client, f"{base_url}/api/sync/{entity}", store, {entity: records[start : start + BATCH]}, stats
-            )
-            store.requests += 1
+            body = json.dumps({entity: records[start : start + BATCH]})
+            await send(client, f"{base_url}/api/sync/{entity}", store, body, stats)
+            store.batches += 1
 
 
-async def timed_post(client, url, store, body, stats):
-    """POSTs a batch as the store; its latency, and its status unless 200, go to stats."""
+async def send(client, url, store, body, stats, **request_options):
+    """POSTs a batch as the store, as the plugin does: sent again after a 429's or 503's Retry-After,
+    or NO_ANSWER_WAIT_S after a send that got no answer, ATTEMPTS sends at most. Whether it was
+    stored (200); the rest is counted in stats and store."""
     began = time.monotonic()
-    response = await client.fetch(
-        url,
-        method="POST",
-        body=json.dumps(body),
-        raise_error=False,
-        request_timeout=300,
-        headers={"Authorization": f"Bearer {store.token}", "Content-Type": "application/json"},
-    )
+    for attempt in range(1, ATTEMPTS + 1):
+        request = HTTPRequest(
+            url,
+            method="POST",
+            body=body,
+            request_timeout=300,
+            headers={"Authorization": f"Bearer {store.token}", "Content-Type": "application/json"},
+            **request_options,
+        )
+        response = await client.fetch(request, raise_error=False)
+        stats.answers[response.code] = stats.answers.get(response.code, 0) + 1
+        if response.code == 599:
+            store.unanswered += 1
+        elif response.code != 200 and (sync_log_id := named_sync_log(response)):
+            store.failed_logs.add(sync_log_id)
+        reason = SENT_AGAIN_ON.get(response.code)
+        if reason is None or attempt == ATTEMPTS:
+            break
+        wait = NO_ANSWER_WAIT_S if response.code == 599 else retry_after(response, stats)
+        stats.sent_again.setdefault(reason, []).append(wait)
+        stats.batches_sent_again += attempt == 1
+        await asyncio.sleep(wait)
     stats.latencies.append(time.monotonic() - began)
-    if response.code != 200:
-        stats.errors[response.code] = stats.errors.get(response.code, 0) + 1
-    return began
+    if response.code == 200:
+        store.stored += 1
+    else:
+        stats.failed[response.code] = stats.failed.get(response.code, 0) + 1
+    return response.code == 200
+
+
+def retry_after(response, stats):
+    """A 429's or 503's Retry-After in seconds; 1 where it lacks one, counted in stats."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        stats.missing_retry_after += 1
+        return 1.0
+    return float(value)
+
+
+def named_sync_log(response):
+    """The sync log an error answer names (its batch failed in the database), or None."""
+    try:
+        return json.loads(response.body)["error"].get("syncLogId")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 UNRESOLVED = """
@@ -200,8 +265,9 @@ UNRESOLVED = """
 
 def verify(stores):
     """(lost, duplicated, bad_logs, unresolved): rows missing, rows present more than once, logs
-    not completed, order items and orders not resolved to their product and customer (or items
-    not stored)."""
+    not completed but those an error answer named, completed logs more or fewer than the batches
+    stored (and the sends that got no answer, which may have stored theirs), order items and orders
+    not resolved to their product and customer (or items not stored)."""
     conn = psycopg2.connect(DATABASE_URL)
     lost = duplicated = bad_logs = unresolved = 0
     with conn.cursor() as cur:
@@ -218,12 +284,11 @@ def verify(stores):
                 sent = {record["id"] for record in records}
                 lost += len(sent - stored.keys())
                 duplicated += sum(count - 1 for count in stored.values()) + len(stored.keys() - sent)
-            cur.execute(
-                "SELECT count(*) FILTER (WHERE status <> 'completed'), count(*) FROM sync_logs WHERE store_id = %s",
-                (store.id,),
-            )
-            not_completed, logs = cur.fetchone()
-            bad_logs += not_completed + abs(logs - store.requests)
+            cur.execute("SELECT id::text, status FROM sync_logs WHERE store_id = %s", (store.id,))
+            logs = dict(cur.fetchall())
+            completed = sum(status == "completed" for status in logs.values())
+            bad_logs += sum(status != "completed" and id not in store.failed_logs for id, status in logs.items())
+            bad_logs += max(0, store.stored - completed) + max(0, completed - store.stored - store.unanswered)
             cur.execute(UNRESOLVED, {"store": store.id})
             waiting, items = cur.fetchone()
             unresolved += waiting + abs(items - sum(len(order["line_items"]) for order in store.catalogue["orders"]))
@@ -245,36 +310,15 @@ def percentile(sorted_values, fraction):
     return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * fraction))]
 
 
-@dataclass
-class Flood:
-    answered: dict = field(default_factory=dict)  # status -> count
-    records: int = 0  # records of batches answered 200
-    missing_retry_after: int = 0
-
-
-async def flood(client, url, store, records, result, deadline):
-    """One of the flooding store's connections: batch after batch, waiting Retry-After when refused."""
+async def flood(client, url, store, records, stats, deadline):
+    """One of the flooding store's connections: batch after batch, each sent as the plugin would
+    (send). The records it stored."""
     body = json.dumps({"products": records})
+    stored = 0
     while time.monotonic() < deadline:
-        response = await client.fetch(
-            HTTPRequest(
-                url,
-                method="POST",
-                body=body,
-                request_timeout=300,
-                expect_100_continue=True,
-                headers={"Authorization": f"Bearer {store.token}", "Content-Type": "application/json"},
-            ),
-            raise_error=False,
-        )
-        result.answered[response.code] = result.answered.get(response.code, 0) + 1
-        if response.code == 200:
-            result.records += len(records)
-        elif response.code in (429, 503):
-            retry_after = response.headers.get("Retry-After")
-            if retry_after is None:
-                result.missing_retry_after += 1
-            await asyncio.sleep(float(retry_after or 1))
+        if await send(client, url, store, body, stats, expect_100_continue=True):
+            stored += len(records)
+    return stored
 
 
 async def quiet(client, url, store, stats, deadline):
@@ -282,7 +326,8 @@ async def quiet(client, url, store, stats, deadline):
     n = 0
     while time.monotonic() < deadline:
         batch = store.catalogue["products"][n % PRODUCTS : n % PRODUCTS + QUIET_BATCH]
-        began = await timed_post(client, url, store, {"products": batch}, stats)
+        began = time.monotonic()
+        await send(client, url, store, json.dumps({"products": batch}), stats)
         n += QUIET_BATCH
         await asyncio.sleep(max(0, began + QUIET_EVERY_S - time.monotonic()))
 
@@ -293,24 +338,24 @@ async def noisy_run(stores, base_url):
     noisy, quiet_stores = stores[0], stores[1:]
     url = f"{base_url}/api/sync/products"
     records = (noisy.catalogue["products"] * (-(-FLOOD_BATCH // PRODUCTS)))[:FLOOD_BATCH]
-    result, stats = Flood(), Stats()
+    flooding, stats = Stats(), Stats()
     began = time.monotonic()
     deadline = began + SECONDS
-    await asyncio.gather(
-        *(flood(client, url, noisy, records, result, deadline) for _ in range(FLOOD_CONNECTIONS)),
+    stored = await asyncio.gather(
+        *(flood(client, url, noisy, records, flooding, deadline) for _ in range(FLOOD_CONNECTIONS)),
         *(quiet(client, url, store, stats, deadline) for store in quiet_stores),
     )
-    return result, stats, time.monotonic() - began
+    return sum(stored[:FLOOD_CONNECTIONS]), flooding, stats, time.monotonic() - began
 
 
 def noisy_main():
     migrate(DATABASE_URL)
     stores = create_stores(1 + QUIET_STORES)
     if SERVER_URL:
-        result, stats, elapsed = asyncio.run(noisy_run(stores, SERVER_URL))
+        stored, flooding, stats, elapsed = asyncio.run(noisy_run(stores, SERVER_URL))
     else:
         with Server(DATABASE_URL, pool_size=10, workers=WORKERS) as server:
-            result, stats, elapsed = asyncio.run(noisy_run(stores, server.base_url))
+            stored, flooding, stats, elapsed = asyncio.run(noisy_run(stores, server.base_url))
     ms = sorted(latency * 1000 for latency in stats.latencies)
     print(
         f"noisy neighbour, {elapsed:.0f} s, WORKERS={WORKERS}: 1 store flooding from {FLOOD_CONNECTIONS} connections "
@@ -319,15 +364,18 @@ def noisy_main():
     )
     print(
         f"quiet stores: {len(ms)} batches, p50 {statistics.median(ms):.0f} ms, p95 {percentile(ms, 0.95):.0f} ms, "
-        f"p99 {percentile(ms, 0.99):.0f} ms, max {ms[-1]:.0f} ms; not 200: {stats.errors or 0}"
+        f"p99 {percentile(ms, 0.99):.0f} ms, max {ms[-1]:.0f} ms; sent again {stats.sent_again_summary()}, "
+        f"failed {stats.failed or 0}"
     )
-    answered = dict(sorted(result.answered.items()))
+    answered = dict(sorted(flooding.answers.items()))
+    given_up = flooding.failed.get(429, 0)  # the store's own limit doing its job
     print(
-        f"flooding store: {result.records / elapsed:.0f} records/s stored ({answered.get(200, 0)} batches), "
-        f"answers {answered}, 429/503 without Retry-After {result.missing_retry_after}"
+        f"flooding store: {stored / elapsed:.0f} records/s stored ({answered.get(200, 0)} batches), "
+        f"answers {answered}, sent again {flooding.sent_again_summary()}, given up after {ATTEMPTS} 429s {given_up}, "
+        f"failed otherwise {sum(flooding.failed.values()) - given_up}"
     )
-    server_errors = sum(count for status, count in [*answered.items(), *stats.errors.items()] if status >= 500)
-    failed = server_errors or stats.errors or result.missing_retry_after or set(answered) - {200, 429}
+    print(f"429/503 without Retry-After {stats.missing_retry_after + flooding.missing_retry_after}")
+    failed = stats.failed or set(flooding.failed) - {429} or stats.missing_retry_after or flooding.missing_retry_after
     return 1 if failed or percentile(ms, 0.95) >= QUIET_P95_MS else 0
 
 
@@ -341,9 +389,9 @@ def main():
     else:
         with Server(DATABASE_URL, pool_size=10) as server:
             stats, elapsed = asyncio.run(run(stores, server.base_url))
-    finished = all(store.requests == sum(-(-len(r) // BATCH) for r in store.catalogue.values()) for store in stores)
+    finished = all(store.batches == sum(-(-len(r) // BATCH) for r in store.catalogue.values()) for store in stores)
     lost, duplicated, bad_logs, unresolved = verify(stores) if finished else ("n/a",) * 4
-    requests = len(stats.latencies)
+    batches, requests = len(stats.latencies), sum(stats.answers.values())
     records = STORES * (PRODUCTS + CUSTOMERS + CATEGORIES + ORDERS)
     ms = sorted(latency * 1000 for latency in stats.latencies)
     print(
@@ -351,21 +399,23 @@ def main():
         f"+ {ORDERS} orders (1-5 items) in batches of {BATCH}, all stores at once"
     )
     print(
-        f"requests {requests} in {elapsed:.1f} s: {requests / elapsed:.1f} requests/s, "
+        f"requests {requests} for {batches} batches in {elapsed:.1f} s: {requests / elapsed:.1f} requests/s, "
         f"{records / elapsed if finished else 0:.0f} records/s"
     )
     if ms:
         print(
-            f"latency p50 {statistics.median(ms):.0f} ms, p99 {ms[min(len(ms) - 1, int(len(ms) * 0.99))]:.0f} ms, "
-            f"max {ms[-1]:.0f} ms"
+            f"latency (first send to last answer) p50 {statistics.median(ms):.0f} ms, "
+            f"p99 {percentile(ms, 0.99):.0f} ms, max {ms[-1]:.0f} ms"
         )
-    print(f"errors {sum(stats.errors.values())} {stats.errors or ''}")
+    print(f"batches sent again {stats.sent_again_summary()}; 429/503 without Retry-After {stats.missing_retry_after}")
+    print(f"batches failed {sum(stats.failed.values())}" + (f" {stats.failed}" if stats.failed else ""))
     print(f"all catalogues sent within {SECONDS:.0f} s: {finished}")
     print(
-        f"rows lost {lost}, rows duplicated {duplicated}, sync logs not completed {bad_logs}, "
+        f"rows lost {lost}, rows duplicated {duplicated}, sync logs amiss {bad_logs}, "
         f"references unresolved {unresolved}"
     )
-    return 0 if finished and not stats.errors and (lost, duplicated, bad_logs, unresolved) == (0, 0, 0, 0) else 1
+    checks = (stats.failed, stats.missing_retry_after, lost, duplicated, bad_logs, unresolved)
+    return 0 if finished and checks == ({}, 0, 0, 0, 0, 0) else 1
 
 
 if __name__ == "__main__":
