@@ -34,8 +34,8 @@ async def create_pool(config):
     pool.waiting = 0  # callers of connection() without one yet (GET /metrics); aiopg counts none
     # Callers are served in the order they came (acquire): aiopg hands a connection given back to
     # whichever caller asks next, and a waiter it woke that finds the connection gone waits again
-    # at the back of its queue (aiopg/pool.py, _acquire), so under load some waited past
-    # POOL_WAIT_S (503) while the queue moved fast enough to serve them in a second.
+    # at the back of its queue (aiopg/pool.py, _acquire): under load, some would wait past
+    # POOL_WAIT_S (503) while the queue serves the others within a second or two.
     pool.turns = asyncio.Semaphore(config.pool_size)  # its waiters go in order, and no newcomer before them
     pool.handed_out = 0  # connections acquire() has given callers so far: the queue's pace (PoolBusy)
     pool.wait_s = config.pool_wait_s  # how long a caller waits for a connection at most (PoolBusy)
