@@ -32,6 +32,8 @@ async def serve(config, stopping, ready=None, sockets=None):
     else:
         server.listen(config.port)
     log.info("listening on port %d", config.port)
+    if not config.webhook_key:
+        log.warning("WEBHOOK_KEY is not set: webhook deliveries are answered 503 webhooks_not_configured")
     if ready is not None:
         ready.set()
 

@@ -147,9 +147,10 @@ class WooCommerceWebhookHandler(BodyHandler):
 
     async def store_secret(self, store_id):
         """(store id, status, webhook secret) of the store, or None when it is unknown or has no secret."""
-        if not self.config.webhook_key:
-            log.error("WEBHOOK_KEY is not set: webhook deliveries cannot be checked")
-            raise ApiError(500, "internal_error", "Internal server error.")
+        if not self.config.webhook_key:  # said at start (server.serve)
+            raise ApiError(
+                503, "webhooks_not_configured", "This service has no WEBHOOK_KEY: it takes no webhook deliveries."
+            )
         try:
             store_id = str(uuid.UUID(store_id))
         except ValueError:

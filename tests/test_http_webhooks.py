@@ -331,10 +331,16 @@ async def test_a_suspended_stores_deliveries_are_403(deliver, webhook_store, que
 
 @pytest.mark.gen_test
 @pytest.mark.parametrize("config", [{"webhook_key": ""}], indirect=True)
-async def test_without_webhook_key_deliveries_are_a_500(deliver, webhook_store, query, caplog):
+async def test_without_webhook_key_deliveries_and_the_ping_are_a_503_saying_so(deliver, post, webhook_store, query):
     store, secret = webhook_store()
-    assert_error(await deliver(store.id, secret, "product.created", PRODUCT), 500, "internal_error")
-    assert "WEBHOOK_KEY is not set" in caplog.text
+    message = assert_error(await deliver(store.id, secret, "product.created", PRODUCT), 503, "webhooks_not_configured")
+    assert "WEBHOOK_KEY" in message
+    ping = await post(
+        f"/api/webhooks/woocommerce/{store.id}",
+        b"webhook_id=7",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert_error(ping, 503, "webhooks_not_configured")
     nothing_written(query, store.id)
 
 

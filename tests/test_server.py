@@ -86,7 +86,7 @@ async def test_a_client_gone_mid_body_is_not_left_in_flight(config, store):
 
 def test_sigterm_stops_the_server_process(database_url):
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port)}
+    env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port), "WEBHOOK_KEY": ""}
     process = subprocess.Popen(
         [sys.executable, "-m", "service", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -104,6 +104,7 @@ def test_sigterm_stops_the_server_process(database_url):
         process.kill()
     assert process.returncode == 0
     assert f"listening on port {port}" in output
+    assert "WEBHOOK_KEY is not set: webhook deliveries are answered 503" in output
     assert "stopped" in output
 
 
