@@ -10,7 +10,8 @@ Each simulated store sends its categories, products, customers and orders
 (1-5 line items each) in batches, in an order of its own, concurrently with
 all the others, through the real HTTP server
 (`python -m service serve`, started here on a free port against
-LOAD_DATABASE_URL). The run is bounded by LOAD_SECONDS. Afterwards the
+LOAD_DATABASE_URL, e.g. postgresql://localhost:5432/wcsync_load; unset: a
+throwaway embedded PostgreSQL, removed afterwards). The run is bounded by LOAD_SECONDS. Afterwards the
 database must hold every record sent exactly once per store, and every
 sync log must be completed, every order item and order must be resolved to
 its product and customer; the script exits non-zero otherwise.
@@ -49,11 +50,12 @@ from psycopg2 import sql
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from bench.server import Server
+from service import embedded
 from service.auth import hash_token, new_token
 from service.entities import ENTITIES
 from service.migrate import migrate
 
-DATABASE_URL = os.environ.get("LOAD_DATABASE_URL", "postgresql://localhost:5432/wcsync_load")
+DATABASE_URL = os.environ.get("LOAD_DATABASE_URL")
 STORES = int(os.environ.get("LOAD_STORES", 50))
 SECONDS = float(os.environ.get("LOAD_SECONDS", 30 if os.environ.get("LOAD_SCENARIO") == "noisy" else 120))
 PRODUCTS = int(os.environ.get("LOAD_PRODUCTS", 2000))
@@ -419,4 +421,11 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    if DATABASE_URL:
+        sys.exit(main())
+    if SERVER_URL:
+        sys.exit("LOAD_URL needs LOAD_DATABASE_URL: the database of that server, for the checks")
+    with embedded.throwaway() as cluster:  # a bare machine: a PostgreSQL of its own
+        DATABASE_URL = cluster.url("wcsync_load")
+        code = main()
+    sys.exit(code)
