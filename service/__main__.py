@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg2
 
-from . import embedded, logs, workers
+from . import embedded, logs, server, workers
 from .auth import hash_token, new_token
 from .config import Config
 from .migrate import migrate
@@ -235,7 +235,7 @@ def main(argv=None):
     except embedded.EmbeddedError as exc:
         print(f"embedded PostgreSQL: {exc}", file=sys.stderr)
         return 1
-    except workers.PortInUse as exc:
+    except (workers.PortInUse, server.EntitiesDiffer) as exc:
         print(exc, file=sys.stderr)
         return 1
 

@@ -340,6 +340,12 @@ async def ping(pool):
     return await fetch_one(pool, "SELECT 1")
 
 
+async def entity_id_columns(pool):
+    """{entity: its WooCommerce id column}, as the database's table entities has them."""
+    (columns,) = await fetch_one(pool, "SELECT coalesce(jsonb_object_agg(name, id_column), '{}') FROM entities")
+    return columns
+
+
 # Full sync runs (sql/sync_runs.sql). Each is one statement; a retry on a dead connection
 # (fetch_one) that follows one the database did run is refused as a conflict, not repeated.
 

@@ -1,4 +1,9 @@
-"""The four synced entities, as data: request key, schema, aliases, SQL function.
+"""The synced entities, as data: request key, schema, aliases, SQL function, webhook topic.
+
+The one definition of an entity in the service: its sync route and its part of the OpenAPI
+document (service/openapi.py), its webhook topics (service/webhooks.py) and the full sync runs'
+list are made from ENTITIES. The database's table entities must name the same entities with the
+same id columns, or the server refuses to start (service/server.py).
 
 Each schema mirrors the checks of the entity's SQL function (sql/upsert_*.sql),
 which stay authoritative: whatever passes here is checked again there. One
@@ -38,6 +43,8 @@ class Entity:
     record_lists: dict = field(default_factory=dict)
     # checks across fields, after the schema: record -> reason or None
     record_checks: tuple = ()
+    # the resource of WooCommerce's webhook topics about it (<resource>.<event>), if it has them
+    webhook_resource: str | None = None
 
     @property
     def query(self):
@@ -62,6 +69,7 @@ class Entity:
 
 PRODUCTS = Entity(
     name="products",
+    webhook_resource="product",
     id_field="wc_product_id",
     sql_function="upsert_products",
     value_field="name",
@@ -91,6 +99,7 @@ PRODUCTS = Entity(
 
 CUSTOMERS = Entity(
     name="customers",
+    webhook_resource="customer",
     id_field="wc_customer_id",
     sql_function="upsert_customers",
     value_field="display_name",
@@ -146,6 +155,7 @@ LINE_ITEM = {
 
 ORDERS = Entity(
     name="orders",
+    webhook_resource="order",
     id_field="wc_order_id",
     sql_function="upsert_orders",
     value_field="status",

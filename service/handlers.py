@@ -8,13 +8,12 @@ import logging
 import re
 import time
 import uuid
-from pathlib import Path
 
 import psycopg2
 import tornado.web
 from prometheus_client import generate_latest
 
-from . import db
+from . import db, openapi
 from .auth import bearer_token, hash_token
 from .body import BodyBuffer, TooManyItems, announces_body, framing_problem, is_utf8, media_type, parse_batch
 from .checks import MAX_BIGINT
@@ -255,17 +254,14 @@ class MetricsHandler(ReadHandler):
         self.write(generate_latest(self.application.metrics.registry))
 
 
-OPENAPI_DOCUMENT = (Path(__file__).parent / "openapi.json").read_bytes()
-
-
 class OpenApiHandler(ReadHandler):
-    """service/openapi.json, the API's contract, as it is in the repository."""
+    """The API's contract (service/openapi.py)."""
 
     route = "/openapi.json"
 
     def get(self):
         self.set_header("Content-Type", "application/json")
-        self.write(OPENAPI_DOCUMENT)
+        self.write(openapi.DOCUMENT_BYTES)
 
 
 def unauthorized(message):

@@ -12,12 +12,13 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from .handlers import OPENAPI_DOCUMENT, ApiError
+from . import openapi
+from .handlers import ApiError
 from .validation import _reject_constant  # NaN and Infinity, which JSON does not have
 
 DOCUMENT_URI = "urn:wcsync:openapi"
 REGISTRY = Registry().with_resource(
-    DOCUMENT_URI, Resource.from_contents(json.loads(OPENAPI_DOCUMENT), default_specification=DRAFT202012)
+    DOCUMENT_URI, Resource.from_contents(openapi.DOCUMENT, default_specification=DRAFT202012)
 )
 TYPE_NAMES = {"object": "an object", "array": "an array", "integer": "an integer", "null": "null"}
 

@@ -10,6 +10,7 @@ import tornado.httpserver
 
 from . import db
 from .app import Application
+from .entities import ENTITIES
 from .logs import log_loop_exception, request_id_of
 
 log = logging.getLogger("wcsync.server")
@@ -25,6 +26,12 @@ async def serve(config, stopping, ready=None, sockets=None):
     previous_handler = loop.get_exception_handler()
     loop.set_exception_handler(log_loop_exception)
     pool = await db.create_pool(config)
+    try:
+        await must_know_the_same_entities(pool)
+    except BaseException:
+        pool.close()
+        await pool.wait_closed()
+        raise
     app = Application(config, pool)
     server = make_server(app, config)
     if sockets:
@@ -48,6 +55,22 @@ async def serve(config, stopping, ready=None, sockets=None):
     await pool.wait_closed()
     loop.set_exception_handler(previous_handler)
     log.info("stopped")
+
+
+class EntitiesDiffer(RuntimeError):
+    """The database's entities are not the service's: the command line says so in one line."""
+
+
+async def must_know_the_same_entities(pool):
+    """Raises EntitiesDiffer unless the database's table entities holds ENTITIES, each with its id
+    column: a database migrated by another version of the service would fail its batches."""
+    stored = await db.entity_id_columns(pool)
+    ours = {name: entity.id_field for name, entity in ENTITIES.items()}
+    if stored != ours:
+        raise EntitiesDiffer(
+            f"the database's entities {sorted(stored.items())} are not the service's {sorted(ours.items())}: "
+            "run `python -m service migrate` with this version of the service"
+        )
 
 
 # What Tornado writes, and all it writes, when it cannot parse a request (a bad

@@ -20,14 +20,14 @@ from dataclasses import dataclass
 import tornado.web
 
 from . import db
-from .entities import CUSTOMERS, ORDERS, PRODUCTS
+from .entities import ENTITIES
 from .handlers import ApiError, BodyHandler, sync_failed, valid_id
 from .validation import parse_json, project, validate_batch
 
 log = logging.getLogger("wcsync.webhooks")
 
 # A topic is <resource>.<event>; WooCommerce has no category topic.
-TOPIC_ENTITIES = {"product": PRODUCTS, "customer": CUSTOMERS, "order": ORDERS}
+TOPIC_ENTITIES = {entity.webhook_resource: entity for entity in ENTITIES.values() if entity.webhook_resource}
 RESOURCE_EVENTS = {"created", "updated", "restored"}
 # WooCommerce's ping when a webhook is saved: this body, no X-WC-Webhook-* header, no signature.
 PING = re.compile(rb"webhook_id=[0-9]+")

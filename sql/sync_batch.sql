@@ -103,9 +103,9 @@ BEGIN
 END
 $$;
 
--- Runs upsert_<entity>_rows(store, records) for one batch and completes its
--- log. Any error inside rolls the batch's rows back (the inner block is a
--- subtransaction) and ends the log as 'failed' with the error; the result
+-- Runs the entity's rows function (entities.rows_function: upsert_product_rows(store, records)
+-- for products) for one batch and completes its log. Any error inside rolls the batch's rows
+-- back (the inner block is a subtransaction) and ends the log as 'failed' with the error; the result
 -- then says 'failed' instead of raising, so the failure is recorded even
 -- when the caller's connection is the only thing that would have said so.
 --
@@ -123,6 +123,7 @@ DECLARE
     v_skipped integer;
     v_message text;
     v_run_id uuid;
+    v_rows_function text;  -- the entity's (the table entities)
     v_carried bigint[];
 BEGIN
     IF jsonb_typeof(p_records) IS DISTINCT FROM 'array' THEN
@@ -131,11 +132,12 @@ BEGIN
     IF p_sync_log_id IS NULL THEN
         p_sync_log_id := sync_log_start(p_store_id, p_entity_type, jsonb_array_length(p_records));
     END IF;
-    SELECT records_received, run_id INTO v_received, v_run_id
-      FROM sync_logs
-     WHERE store_id = p_store_id AND id = p_sync_log_id
-       AND entity_type = p_entity_type AND status = 'running'
-       FOR UPDATE;
+    SELECT l.records_received, l.run_id, e.rows_function INTO v_received, v_run_id, v_rows_function
+      FROM sync_logs l
+      JOIN entities e ON e.name = l.entity_type
+     WHERE l.store_id = p_store_id AND l.id = p_sync_log_id
+       AND l.entity_type = p_entity_type AND l.status = 'running'
+       FOR UPDATE OF l;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no running % sync % for store %', p_entity_type, p_sync_log_id, p_store_id
             USING ERRCODE = 'invalid_parameter_value';
@@ -145,16 +147,8 @@ BEGIN
     END IF;
 
     BEGIN
-        CASE p_entity_type
-            WHEN 'products' THEN
-                SELECT r.unchanged, r.errors INTO v_unchanged, v_errors FROM upsert_product_rows(p_store_id, p_records) r;
-            WHEN 'customers' THEN
-                SELECT r.unchanged, r.errors INTO v_unchanged, v_errors FROM upsert_customer_rows(p_store_id, p_records) r;
-            WHEN 'categories' THEN
-                SELECT r.unchanged, r.errors INTO v_unchanged, v_errors FROM upsert_category_rows(p_store_id, p_records) r;
-            WHEN 'orders' THEN
-                SELECT r.unchanged, r.errors INTO v_unchanged, v_errors FROM upsert_order_rows(p_store_id, p_records) r;
-        END CASE;
+        EXECUTE format('SELECT unchanged, errors FROM %I($1, $2)', v_rows_function)
+           INTO v_unchanged, v_errors USING p_store_id, p_records;
         v_skipped := v_received - jsonb_array_length(p_records) + jsonb_array_length(v_errors);
         v_synced := v_received - v_skipped - v_unchanged;
         -- What a run's batch carried, in the batch's own transaction; kept only while the run

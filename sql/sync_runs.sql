@@ -18,17 +18,17 @@
 -- WR003's and WR004's DETAIL is JSON, for the client.
 
 -- The entities a run may cover, with the column of their WooCommerce id (the
--- table is the entity's name): the one list the functions below read.
+-- table is the entity's name), in the order a store's data goes in: the table
+-- entities (migrations/0007_entities.sql), which the functions below read.
 CREATE OR REPLACE FUNCTION sync_entities(OUT entity text, OUT id_column text)
 RETURNS SETOF record
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    VALUES ('categories', 'wc_category_id'), ('products', 'wc_product_id'), ('customers', 'wc_customer_id'),
-           ('orders', 'wc_order_id')
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT name, id_column FROM entities ORDER BY position
 $$;
 
 CREATE OR REPLACE FUNCTION sync_entity_key(p_entity text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT id_column FROM sync_entities() WHERE entity = p_entity
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT id_column FROM entities WHERE name = p_entity
 $$;
 
 -- Most batches one entity of a run may have.
@@ -38,10 +38,11 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 1000000 $$;
 -- The valid WooCommerce ids of a batch's records, valid records or not (as
 -- the upsert functions read them: the id field, else WooCommerce's `id`).
 CREATE OR REPLACE FUNCTION record_ids(p_entity text, p_records jsonb) RETURNS bigint[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT coalesce(array_agg(id), '{}')
-      FROM (SELECT json_id(coalesce(nullif(r -> sync_entity_key(p_entity), 'null'), r -> 'id')) AS id
-              FROM jsonb_array_elements(p_records) AS r) AS ids
+      FROM (SELECT json_id(coalesce(nullif(r -> key.id_column, 'null'), r -> 'id')) AS id
+              FROM jsonb_array_elements(p_records) AS r,
+                   (SELECT sync_entity_key(p_entity)) AS key (id_column)) AS ids  -- looked up once
      WHERE id IS NOT NULL
 $$;
 

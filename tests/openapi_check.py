@@ -1,5 +1,5 @@
-"""Every answer the HTTP tests get, checked against service/openapi.json (conftest's http_client,
-raw_http.exchange): the status must be one the document gives for the route and method, the
+"""Every answer the HTTP tests get, checked against the service's OpenAPI document (service/openapi.py;
+conftest's http_client, raw_http.exchange): the status must be one the document gives for the route and method, the
 required headers there, and the body valid against the document's schema.
 
 Beyond the paths, as the document's description says: another path answers 404, a method the
@@ -9,14 +9,13 @@ HTTP 400.
 
 import json
 import re
-from pathlib import Path
 
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-DOCUMENT_PATH = Path(__file__).resolve().parent.parent / "service" / "openapi.json"
-DOCUMENT = json.loads(DOCUMENT_PATH.read_text())
+from service.openapi import DOCUMENT
+
 URI = "urn:wcsync:openapi"
 REGISTRY = Registry().with_resource(URI, Resource.from_contents(DOCUMENT, default_specification=DRAFT202012))
 ROUTES = [(re.compile(re.sub(r"\{[^}]+\}", "[^/]+", template) + r"\Z"), template) for template in DOCUMENT["paths"]]

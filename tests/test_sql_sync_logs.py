@@ -285,7 +285,7 @@ def test_sync_log_start_for_a_suspended_store_raises(store, query):
 
 
 def test_sync_log_start_rejects_an_unknown_entity(store, query):
-    with pytest.raises(psycopg2.errors.CheckViolation):
+    with pytest.raises(psycopg2.errors.ForeignKeyViolation):  # not in the table entities
         start_log(query, store.id, "coupons", 1)
     assert sync_logs(query, store.id) == []
 

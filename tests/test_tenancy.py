@@ -9,8 +9,8 @@ keep the schema ready to be distributed by store_id (docs/scaling.md).
 
 import pytest
 
-# Looked up before any store is known (a token) or the store itself.
-REFERENCE_TABLES = {"stores", "api_tokens"}
+# Looked up before any store is known (a token) or the store itself, and the entities every store shares.
+REFERENCE_TABLES = {"stores", "api_tokens", "entities"}
 
 
 @pytest.fixture
