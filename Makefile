@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# DATABASE_URL and TEST_DATABASE_URL unset: an embedded PostgreSQL (README, Database).
+# DATABASE_URL and TEST_DATABASE_URL unset: an embedded PostgreSQL (docs/operations.md, The database).
 
 .PHONY: run migrate test lint load bench clean clean-data
 

@@ -70,8 +70,8 @@ import sys
 import time
 from dataclasses import dataclass
 
-from service import embedded
 from service.config import Config as ServiceConfig
+from service.db import embedded
 
 from . import baseline, cpu, data, database, machine, paths, report, split
 from .server import Server

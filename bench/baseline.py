@@ -18,7 +18,7 @@ import sys
 import tarfile
 import tempfile
 
-from service.migrate import database_name, recreate_database, with_database
+from service.db.migrate import database_name, recreate_database, with_database
 
 from .database import add_scratch_tables, check_name
 

@@ -10,8 +10,8 @@ from contextlib import closing, contextmanager
 import psycopg2
 from psycopg2 import sql
 
-from service.auth import hash_token, new_token
-from service.migrate import apply_migrations, database_name, recreate_database
+from service.db.migrate import apply_migrations, database_name, recreate_database
+from service.http.auth import hash_token, new_token
 
 # The columns a record becomes, per entity: what the COPY ceiling writes.
 SCRATCH_COLUMNS = {

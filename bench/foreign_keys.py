@@ -20,8 +20,8 @@ from contextlib import closing
 
 import psycopg2
 
-from service.entities import ENTITIES
-from service.validation import validate_batch
+from service.batch.entities import ENTITIES
+from service.batch.validation import validate_batch
 
 from . import data, database
 

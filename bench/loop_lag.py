@@ -1,4 +1,4 @@
-"""How long one large batch blocks the event loop (README, Performance).
+"""How long one large batch blocks the event loop (docs/performance.md).
 
     LOAD_DATABASE_URL=postgresql://localhost:5432/wcsync_load .venv/bin/python -m bench.loop_lag
 
@@ -19,11 +19,11 @@ import psycopg2
 
 from bench.server import free_port
 from service import db
-from service.app import Application
-from service.auth import hash_token, new_token
 from service.config import Config
-from service.migrate import migrate
-from service.server import make_server
+from service.db.migrate import migrate
+from service.http.app import Application
+from service.http.auth import hash_token, new_token
+from service.http.server import make_server
 
 DATABASE_URL = os.environ.get("LOAD_DATABASE_URL", "postgresql://localhost:5432/wcsync_load")
 RECORDS = int(os.environ.get("LOOP_LAG_RECORDS", 5000))

@@ -29,8 +29,8 @@ import psycopg2
 from psycopg2 import sql
 from tornado.httpclient import AsyncHTTPClient
 
-from service.entities import ENTITIES
-from service.validation import validate_batch
+from service.batch.entities import ENTITIES
+from service.batch.validation import validate_batch
 
 from . import cpu, database
 

@@ -1,4 +1,4 @@
-"""Markdown tables with aligned columns, ready to paste into the README."""
+"""Markdown tables with aligned columns, ready to paste into docs/performance.md."""
 
 
 def table(headers, rows, right=()):

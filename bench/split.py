@@ -1,9 +1,9 @@
 """Where the time of one products request goes, measured in this process.
 
 The request's three stages, run with the service's own functions as
-SyncHandler.post runs them: parse the body (its UTF-8 checked, then
+BatchHandler.post runs them: parse the body (its UTF-8 checked, then
 service.body.parse_batch, which counts the records too), validate
-(service.validation.validate_batch), store (service.db.sync_batch: sync_log_start,
+(service.validation.validate_batch), store (service.db.write_batch: sync_log_start,
 then the SQL function).
 """
 
@@ -11,10 +11,10 @@ import statistics
 import time
 
 from service import db
-from service.body import is_utf8, parse_batch
+from service.batch.body import is_utf8, parse_batch
+from service.batch.entities import PRODUCTS
+from service.batch.validation import validate_batch
 from service.config import Config
-from service.entities import PRODUCTS
-from service.validation import validate_batch
 
 STAGES = ("parse JSON", "validate", "database (SQL function)")
 
@@ -38,7 +38,7 @@ async def measure(url, body, fresh_store, runs):
             parsed = time.perf_counter()
             batch = validate_batch(PRODUCTS, records)
             validated = time.perf_counter()
-            result = await db.sync_batch(pool, store_id, PRODUCTS, batch.records_json, len(records))
+            result = await db.write_batch(pool, store_id, PRODUCTS, batch.records_json, len(records))
             stored = time.perf_counter()
             if result.status != "completed" or result.synced_count != len(records):
                 raise RuntimeError(f"split run: {result.status}, {result.synced_count} synced")

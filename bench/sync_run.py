@@ -17,7 +17,7 @@ import os
 import statistics
 import time
 
-from service.entities import PRODUCTS
+from service.batch.entities import PRODUCTS
 
 from . import data, database, paths, report
 

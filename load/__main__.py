@@ -50,10 +50,10 @@ from psycopg2 import sql
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from bench.server import Server
-from service import embedded
-from service.auth import hash_token, new_token
-from service.entities import ENTITIES
-from service.migrate import migrate
+from service.batch.entities import ENTITIES
+from service.db import embedded
+from service.db.migrate import migrate
+from service.http.auth import hash_token, new_token
 
 DATABASE_URL = os.environ.get("LOAD_DATABASE_URL")
 STORES = int(os.environ.get("LOAD_STORES", 50))

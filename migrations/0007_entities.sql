@@ -1,7 +1,7 @@
 -- depends: 0006_digest_checks
 -- The synced entities, one row each: the one list the database holds of them. sync_logs
 -- references it; sql/sync_runs.sql's sync_entities() and sql/sync_batch.sql's dispatch read it;
--- the service refuses to start unless it names the entities of service/entities.py. Adding an
+-- the service refuses to start unless it names the entities of service/batch/entities.py. Adding an
 -- entity adds its row, in the migration that creates its table (docs/architecture.md).
 CREATE TABLE entities (
     name          text PRIMARY KEY,           -- its table, its route's last segment, sync_logs.entity_type

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import psycopg2
 
-from . import embedded, logs, server, workers
-from .auth import hash_token, new_token
 from .config import Config
-from .migrate import migrate
-from .webhooks import new_secret
+from .db import embedded
+from .db.migrate import migrate
+from .http import logs, server, workers
+from .http.auth import hash_token, new_token
+from .http.webhooks import new_secret
 
 log = logging.getLogger("wcsync")
 
@@ -107,7 +108,7 @@ def cmd_create_token(config, args):
 
 def cmd_create_webhook_secret(config, args):
     if not config.webhook_key:
-        print("WEBHOOK_KEY is not set: it encrypts the webhook secrets (README, WooCommerce webhooks)", file=sys.stderr)
+        print("WEBHOOK_KEY is not set: it encrypts the webhook secrets (docs/webhooks.md)", file=sys.stderr)
         return 1
     secret = new_secret()
     (created,) = query_one(config, "SELECT webhook_secret_set(%s, %s, %s)", (args.store, secret, config.webhook_key))

@@ -9,7 +9,7 @@ CHECKOUT = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True)
 class Config:
-    # Empty: an embedded PostgreSQL, whose cluster lives in data_dir (service/embedded.py).
+    # Empty: an embedded PostgreSQL, whose cluster lives in data_dir (service/db/embedded.py).
     database_url: str = ""
     data_dir: str = str(CHECKOUT / ".data")
     port: int = 8080
@@ -30,18 +30,18 @@ class Config:
     statement_timeout_ms: int = 60_000
     pool_size: int = 10  # per worker process
     # A store's batches in flight at once, across every worker and instance sharing the database:
-    # one more is answered 429 (README, Limits). Each holds one of the pool's connections.
+    # one more is answered 429 (docs/api.md, Limits). Each holds one of the pool's connections.
     store_in_flight: int = 2
     # How long a request waits for a connection of the pool at most; then 503 with Retry-After.
     pool_wait_s: float = 5.0
-    # Server processes on the one port (service/workers.py); 0: one per core.
+    # Server processes on the one port (service/http/workers.py); 0: one per core.
     workers: int = 1
     # How long SIGTERM waits for in-flight batches before closing.
     shutdown_timeout_s: float = 30.0
-    # Encrypts the stores' webhook secrets in the database (README, WooCommerce webhooks);
+    # Encrypts the stores' webhook secrets in the database (docs/webhooks.md);
     # empty: no webhook secret can be created or read. Never shown in a repr.
     webhook_key: str = field(default="", repr=False)
-    # text, or json: one JSON object a line (service/logs.py).
+    # text, or json: one JSON object a line (service/http/logs.py).
     log_format: str = "text"
     # Set: GET /metrics needs 'Authorization: Bearer <it>'. Empty: open, as Prometheus scrapes by default.
     metrics_token: str = field(default="", repr=False)

@@ -21,12 +21,13 @@ import pytest
 from psycopg2 import sql
 from tornado.httpclient import HTTPClientError
 
-from service import db, embedded
-from service.app import Application
-from service.auth import hash_token, new_token
+from service import db
 from service.config import Config
-from service.migrate import apply_migrations, create_database, database_name, recreate_database
-from service.server import make_server
+from service.db import embedded
+from service.db.migrate import apply_migrations, create_database, database_name, recreate_database
+from service.http.app import Application
+from service.http.auth import hash_token, new_token
+from service.http.server import make_server
 
 import openapi_check
 from http_helpers import signature, wc_json
@@ -156,7 +157,7 @@ def http_server(io_loop, _unused_port, app, config):
 
 
 class CheckedClient:
-    """pytest-tornado's client, whose every answer is checked against service/openapi.json."""
+    """pytest-tornado's client, whose every answer is checked against service/http/openapi.json."""
 
     def __init__(self, client):
         self.client = client

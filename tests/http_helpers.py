@@ -9,7 +9,7 @@ import json
 
 from psycopg2 import sql
 
-from service.entities import ENTITIES
+from service.batch.entities import ENTITIES
 
 
 def record(entity, wc_id, name="x", **fields):

@@ -1,4 +1,4 @@
-"""Every answer the HTTP tests get, checked against the service's OpenAPI document (service/openapi.py;
+"""Every answer the HTTP tests get, checked against the service's OpenAPI document (service/http/openapi.py;
 conftest's http_client, raw_http.exchange): the status must be one the document gives for the route and method, the
 required headers there, and the body valid against the document's schema.
 
@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from service.openapi import DOCUMENT
+from service.http.openapi import DOCUMENT
 
 URI = "urn:wcsync:openapi"
 REGISTRY = Registry().with_resource(URI, Resource.from_contents(DOCUMENT, default_specification=DRAFT202012))
@@ -66,7 +66,7 @@ def documented_response(method, path):
 def check(method, path, status, headers, body):
     """Asserts that the answer (headers: a case-insensitive mapping, body: bytes) is documented."""
     allowed = documented_response(method, path)
-    assert str(status) in allowed, f"{method} {path}: {status} is not in service/openapi.json ({sorted(allowed)})"
+    assert str(status) in allowed, f"{method} {path}: {status} is not in service/http/openapi.json ({sorted(allowed)})"
     response, pointer = at(allowed[str(status)])
     for name, header in response.get("headers", {}).items():
         header, _ = at(f"{pointer}/headers/{escape(name)}")

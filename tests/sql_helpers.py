@@ -12,8 +12,8 @@ import uuid
 
 from psycopg2 import sql
 
-from service.entities import ENTITIES
-from service.migrate import MIGRATIONS_DIR, SQL_DIR
+from service.batch.entities import ENTITIES
+from service.db.migrate import MIGRATIONS_DIR, SQL_DIR
 
 
 def valid_record(entity, wc_id, value=None):

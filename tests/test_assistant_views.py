@@ -15,7 +15,7 @@ from decimal import Decimal
 import psycopg2
 import pytest
 
-from service.auth import hash_token, new_token
+from service.http.auth import hash_token, new_token
 
 from sql_helpers import columns_holding, failing_trigger
 from woocommerce_store import UNSENT_PRODUCT, Store

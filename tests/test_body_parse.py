@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.body import FAST_PARSE_VALUES, TooManyItems, _records_at_once, has_more_items, is_utf8, parse_batch
-from service.entities import PRODUCTS
-from service.validation import parse_json
+from service.batch.body import FAST_PARSE_VALUES, TooManyItems, _records_at_once, has_more_items, is_utf8, parse_batch
+from service.batch.entities import PRODUCTS
+from service.batch.validation import parse_json
 
 from http_helpers import assert_error, nothing_written
 

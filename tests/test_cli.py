@@ -13,8 +13,8 @@ from conftest import WEBHOOK_KEY
 from psycopg2 import sql
 
 from service.__main__ import main
-from service.auth import hash_token
-from service.migrate import admin_connection, with_database
+from service.db.migrate import admin_connection, with_database
+from service.http.auth import hash_token
 
 from sql_helpers import columns_holding, every_step
 

@@ -15,7 +15,7 @@ import pytest
 from psycopg2.extensions import make_dsn, parse_dsn
 
 from service import db
-from service.app import Application
+from service.http.app import Application
 
 from http_helpers import assert_error
 

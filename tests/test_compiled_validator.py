@@ -1,11 +1,11 @@
 """The compiled validator judges every case of the case tables as stock Cerberus does: the same
-verdict and the same messages (service/compiled_validator.py)."""
+verdict and the same messages (service/batch/compiled_validator.py)."""
 
 import cerberus
 import pytest
 
-from service.entities import ENTITIES
-from service.validation import RecordValidator, parse_json, project
+from service.batch.entities import ENTITIES
+from service.batch.validation import RecordValidator, parse_json, project
 
 from layer_cases import CASES
 

@@ -1,5 +1,5 @@
-from service.auth import bearer_token, hash_token, new_token
 from service.config import Config
+from service.http.auth import bearer_token, hash_token, new_token
 
 
 def test_settings_from_environment():

@@ -12,7 +12,7 @@ from psycopg2 import sql
 from psycopg2.extensions import make_dsn
 
 from service import db
-from service.entities import CATEGORIES
+from service.batch.entities import CATEGORIES
 
 PLAIN_ROLE = "wcsync_test_plain"  # a login role without the privilege to set the parameter
 
@@ -63,7 +63,7 @@ async def test_a_batch_arrives_as_sent_whatever_the_client_encoding(config, make
         async with db.connection(pool) as conn:
             assert conn.raw.encoding == (encoding or "UTF8")
         records = json.dumps([{"wc_category_id": 1, "name": name}], ensure_ascii=False).encode()
-        result = await db.sync_batch(pool, store.id, CATEGORIES, records, 1)
+        result = await db.write_batch(pool, store.id, CATEGORIES, records, 1)
     finally:
         pool.close()
         await pool.wait_closed()

@@ -25,7 +25,7 @@ import psycopg2
 import pytest
 
 from bench.server import free_port
-from service.auth import hash_token, new_token
+from service.http.auth import hash_token, new_token
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 README = CHECKOUT / "README.md"
@@ -197,7 +197,7 @@ def test_make_targets_named_in_the_docs_exist():
 
 
 def test_every_metric_is_in_the_operations_metrics_table():
-    source = (CHECKOUT / "service" / "metrics.py").read_text()
+    source = (CHECKOUT / "service" / "http" / "metrics.py").read_text()
     counters = set(re.findall(r'Counter\(\s*"(wcsync_\w+)"', source))
     documented = (CHECKOUT / "docs" / "operations.md").read_text()
     for metric in set(re.findall(r'"(wcsync_\w+)"', source)):

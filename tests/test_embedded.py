@@ -20,9 +20,9 @@ import psycopg2
 import pytest
 
 from bench.server import free_port
-from service import embedded
 from service.__main__ import main
-from service.migrate import migrate, with_database
+from service.db import embedded
+from service.db.migrate import migrate, with_database
 
 from sql_helpers import every_step
 
@@ -85,7 +85,7 @@ def test_processes_share_one_server_and_the_last_one_stops_it(data_dir):
 def test_a_user_killed_without_cleanup_is_not_counted(data_dir):
     """A process killed outright holds no flock any more: the next one to end stops the server."""
     script = (
-        "import sys, time; from service import embedded; "
+        "import sys, time; from service.db import embedded; "
         "embedded.Cluster(sys.argv[1]).__enter__(); print('up', flush=True); time.sleep(60)"
     )
     with subprocess.Popen(

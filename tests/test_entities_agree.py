@@ -1,4 +1,4 @@
-"""One definition per entity: service/entities.py's ENTITIES and the database's table entities
+"""One definition per entity: service/batch/entities.py's ENTITIES and the database's table entities
 name the same entities, with the same id columns, and everything made from either follows: the
 SQL functions each names, the SQL dispatch (sync_batch), the full sync runs' list, the webhook
 topics. The OpenAPI document's part is tests/test_openapi.py's. A server whose database names
@@ -13,9 +13,9 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
-from service.entities import ENTITIES
-from service.migrate import migrate, recreate_database, with_database
-from service.webhooks import TOPIC_ENTITIES
+from service.batch.entities import ENTITIES
+from service.db.migrate import migrate, recreate_database, with_database
+from service.http.webhooks import TOPIC_ENTITIES
 
 from http_helpers import record
 

@@ -10,7 +10,7 @@ import json
 import psycopg2
 import pytest
 
-from service.migrate import admin_connection, database_name
+from service.db.migrate import admin_connection, database_name
 
 from http_helpers import blocked_batch_pid
 

@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from service.auth import hash_token
-from service.entities import ENTITIES
+from service.batch.entities import ENTITIES
+from service.http.auth import hash_token
 
 from http_helpers import assert_error, nothing_written, record, stored
 

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from service.entities import ENTITIES
+from service.batch.entities import ENTITIES
 
 from http_helpers import blocked_batch_pid, record, stored
 

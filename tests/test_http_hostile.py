@@ -13,7 +13,7 @@ import logging
 
 import pytest
 
-from service.handlers import SyncHandler
+from service.http.batches import BatchHandler
 
 from http_helpers import assert_error, nothing_written
 from raw_http import error_code, exchange, head
@@ -35,7 +35,7 @@ def sync_head(token, headers=None, path="/api/sync/products"):
 
 def live_sync_handlers():
     gc.collect()
-    return [obj for obj in gc.get_objects() if isinstance(obj, SyncHandler)]
+    return [obj for obj in gc.get_objects() if isinstance(obj, BatchHandler)]
 
 
 # --- Bodies nobody asked for are refused before they are read ---

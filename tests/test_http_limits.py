@@ -13,14 +13,14 @@ from tornado.httpclient import AsyncHTTPClient
 from tornado.netutil import bind_sockets
 
 from service import db
-from service.app import Application
-from service.server import make_server
+from service.http.app import Application
+from service.http.server import make_server
 
 from http_helpers import assert_error, record
 from raw_http import error_code, exchange, head
 
 # Every slot any store could hold in these tests: slot n of a store is the lock
-# (hashtext('wcsync-inflight'), hashtext(store || ':' || n)), as in service/db.py.
+# (hashtext('wcsync-inflight'), hashtext(store || ':' || n)), as in service/db/__init__.py.
 HELD_SLOTS = """
     SELECT count(*) AS held FROM pg_locks
      WHERE locktype = 'advisory' AND granted

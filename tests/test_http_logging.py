@@ -11,8 +11,8 @@ import re
 
 import pytest
 
-from service.auth import hash_token
-from service.entities import ENTITIES
+from service.batch.entities import ENTITIES
+from service.http.auth import hash_token
 
 from raw_http import exchange, head
 

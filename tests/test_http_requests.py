@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from service.entities import ENTITIES
+from service.batch.entities import ENTITIES
 
 from http_helpers import assert_error, nothing_written, record, stored
 

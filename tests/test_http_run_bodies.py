@@ -1,5 +1,5 @@
-"""The run routes' bodies over real HTTP and PostgreSQL: judged by their schemas in service/openapi.json
-(service/run_bodies.py), a refusal a 400 naming the field, never a 500; complete and abort answer 404
+"""The run routes' bodies over real HTTP and PostgreSQL: judged by their schemas in service/http/openapi.json
+(service/http/run_bodies.py), a refusal a 400 naming the field, never a 500; complete and abort answer 404
 for a run that does not exist before they judge the body. The SQL functions judge the same bodies
 as psql sends them: the layers agree, case by case, but for the one difference said below.
 """
@@ -11,8 +11,8 @@ import time
 import psycopg2
 import pytest
 
-from service.entities import ENTITIES
-from service.run_bodies import WHAT_IS_WRONG
+from service.batch.entities import ENTITIES
+from service.http.run_bodies import WHAT_IS_WRONG
 
 from http_helpers import assert_error
 from openapi_check import DOCUMENT

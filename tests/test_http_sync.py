@@ -16,7 +16,7 @@ from decimal import Decimal
 import pytest
 from psycopg2 import sql
 
-from service.entities import ENTITIES
+from service.batch.entities import ENTITIES
 
 from http_helpers import record, stored
 from sql_helpers import failing_trigger

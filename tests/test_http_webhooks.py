@@ -17,7 +17,7 @@ from conftest import WEBHOOK_KEY
 from prometheus_client.parser import text_string_to_metric_families
 from psycopg2 import sql
 
-from service.entities import ENTITIES
+from service.batch.entities import ENTITIES
 
 from http_helpers import assert_error, nothing_written, signature, wc_json
 from order_cases import V3_ORDER
@@ -364,7 +364,7 @@ async def test_only_post_is_allowed(http_client, base_url, webhook_store):
 
 @pytest.mark.gen_test
 async def test_the_operators_listing_of_deliveries(deliver, webhook_store, query):
-    """The README's query: the last deliveries of a store."""
+    """docs/webhooks.md's query: the last deliveries of a store."""
     store, secret = webhook_store()
     await deliver(store.id, secret, "product.created", PRODUCT)
     await deliver(store.id, secret, "coupon.created", {"id": 1})

@@ -13,9 +13,9 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
-from service.auth import hash_token, new_token
-from service.entities import ENTITIES
-from service.validation import parse_json, validate_batch
+from service.batch.entities import ENTITIES
+from service.batch.validation import parse_json, validate_batch
+from service.http.auth import hash_token, new_token
 
 from layer_cases import CASES
 

@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 
 from bench.server import free_port
-from service import logs
+from service.http import logs
 
 from http_helpers import record
 

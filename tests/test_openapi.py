@@ -1,4 +1,4 @@
-"""GET /openapi.json: a valid OpenAPI 3.1 document of every route (service/openapi.py), its entities'
+"""GET /openapi.json: a valid OpenAPI 3.1 document of every route (service/http/openapi.py), its entities'
 parts made from ENTITIES.
 
 That every answer of the HTTP tests conforms to it is checked by conftest's http_client and
@@ -11,7 +11,7 @@ import re
 import pytest
 from openapi_spec_validator import validate
 
-from service.entities import ENTITIES
+from service.batch.entities import ENTITIES
 
 from openapi_check import DOCUMENT, check
 

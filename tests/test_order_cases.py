@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from service.entities import ORDERS
-from service.validation import validate_batch
+from service.batch.entities import ORDERS
+from service.batch.validation import validate_batch
 
 from order_cases import ORDER_CASES
 from sql_helpers import call_raw

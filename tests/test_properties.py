@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg2 import sql
 
-from service.entities import ENTITIES
-from service.validation import parse_json, validate_batch
+from service.batch.entities import ENTITIES
+from service.batch.validation import parse_json, validate_batch
 
 # Text PostgreSQL's jsonb can hold: no NUL, no lone surrogates.
 pg_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30)

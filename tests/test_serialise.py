@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service import validation
-from service.entities import ORDERS
-from service.validation import serialise
+from service.batch import validation
+from service.batch.entities import ORDERS
+from service.batch.validation import serialise
 
 from http_helpers import stored
 

@@ -16,8 +16,8 @@ import pytest
 from tornado.httpclient import AsyncHTTPClient
 
 from bench.server import free_port
-from service.logs import log_loop_exception
-from service.server import serve
+from service.http.logs import log_loop_exception
+from service.http.server import serve
 
 from http_helpers import blocked_batch_pid
 

@@ -8,7 +8,7 @@ import contextlib
 import pytest
 
 from bench.server import Server, status_kib
-from service.body import FAST_PARSE_VALUES
+from service.batch.body import FAST_PARSE_VALUES
 
 from raw_http import error_code, exchange, head
 

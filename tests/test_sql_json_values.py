@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service import checks
+from service.batch import checks
 
 UTC = UTC
 MAX_BIGINT = 2**63 - 1

@@ -14,8 +14,8 @@ from decimal import Decimal
 
 import pytest
 
-from service.entities import ENTITIES
-from service.validation import validate_batch
+from service.batch.entities import ENTITIES
+from service.batch.validation import validate_batch
 
 from sql_helpers import (
     assert_failed_batch,

@@ -4,7 +4,7 @@ import psycopg2
 import psycopg2.errors
 import pytest
 
-from service.auth import hash_token, new_token
+from service.http.auth import hash_token, new_token
 
 from sql_helpers import suspend
 

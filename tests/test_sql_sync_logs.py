@@ -19,7 +19,7 @@ import psycopg2
 import psycopg2.errors
 import pytest
 
-from service.entities import ENTITIES
+from service.batch.entities import ENTITIES
 
 from sql_helpers import (
     assert_failed_batch,

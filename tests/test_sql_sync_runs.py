@@ -13,7 +13,7 @@ from contextlib import closing
 import psycopg2
 import pytest
 
-from service.entities import ENTITIES
+from service.batch.entities import ENTITIES
 
 from sql_helpers import deleted_ids, failing_trigger, rows, suspend, sync_log, sync_logs, valid_record
 
@@ -390,7 +390,7 @@ def test_store_status_counts_live_and_deleted_rows_and_lists_failed_batches(make
 
 
 def test_the_entities_a_run_covers_are_the_services(query):
-    """sync_entities() is the SQL layer's list; service/entities.py the HTTP layer's."""
+    """sync_entities() is the SQL layer's list; service/batch/entities.py the HTTP layer's."""
     assert {row["entity"]: row["id_column"] for row in query("SELECT * FROM sync_entities()")} == {
         name: entity.id_field for name, entity in ENTITIES.items()
     }

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service import checks
-from service.entities import CATEGORIES, CUSTOMERS, ENTITIES, ORDERS, PRODUCTS
-from service.validation import (
+from service.batch import checks
+from service.batch.entities import CATEGORIES, CUSTOMERS, ENTITIES, ORDERS, PRODUCTS
+from service.batch.validation import (
     describe,
     merge_errors,
     project,

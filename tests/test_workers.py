@@ -9,7 +9,7 @@ import time
 import urllib.request
 
 from bench.server import free_port
-from service.workers import worker_count
+from service.http.workers import worker_count
 
 
 def children(pid):

@@ -15,7 +15,7 @@ from yoyo import default_migration_table, read_migrations
 from yoyo.backends.core.postgresql import PostgresqlBackend
 from yoyo.connections import parse_uri
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 SQL_DIR = MIGRATIONS_DIR.parent / "sql"
 
 

@@ -1,12 +1,12 @@
-"""The API's OpenAPI 3.1 document, served at GET /openapi.json: service/openapi.json, with what
+"""The API's OpenAPI 3.1 document, served at GET /openapi.json: service/http/openapi.json, with what
 each entity has (its sync route, its name among the entities a run may cover) made from ENTITIES,
 so that adding an entity adds them."""
 
 import json
 from pathlib import Path
 
-from .config import Config
-from .entities import ENTITIES
+from ..batch.entities import ENTITIES
+from ..config import Config
 
 
 def accepted_fields(entity):
@@ -75,7 +75,7 @@ def sync_route(entity):
 
 
 def document():
-    """service/openapi.json with the entities' parts."""
+    """service/http/openapi.json with the entities' parts."""
     base = json.loads((Path(__file__).parent / "openapi.json").read_text())
     base["paths"] = {**{f"/api/sync/{name}": sync_route(entity) for name, entity in ENTITIES.items()}, **base["paths"]}
     base["components"]["schemas"]["Entity"] = {

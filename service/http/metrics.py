@@ -1,4 +1,4 @@
-"""What GET /metrics reports, in Prometheus' text format (README, Operating it).
+"""What GET /metrics reports, in Prometheus' text format (docs/operations.md).
 
 Each Application has a registry of its own. Label values are few and never
 name a store, a token or a record: routes are their patterns, entities and

@@ -2,10 +2,12 @@
 
 import tornado.web
 
-from .entities import ENTITIES
-from .handlers import HealthHandler, MetricsHandler, NotFoundHandler, OpenApiHandler, SyncHandler
+from ..batch.entities import ENTITIES
+from .base import NotFoundHandler
+from .batches import BatchHandler
 from .logs import keep_secrets_out_of_tornado_logs, log_request
 from .metrics import Metrics
+from .ops import HealthHandler, MetricsHandler, OpenApiHandler
 from .runs import ROUTES as RUN_ROUTES
 from .webhooks import ROUTES as WEBHOOK_ROUTES
 
@@ -20,7 +22,7 @@ class Application(tornado.web.Application):
         self.pool = pool
         self.in_flight = set()
         self.metrics = Metrics(pool, self.in_flight)
-        routes = [(rf"/api/sync/{name}", SyncHandler, {"entity": entity}) for name, entity in ENTITIES.items()]
+        routes = [(rf"/api/sync/{name}", BatchHandler, {"entity": entity}) for name, entity in ENTITIES.items()]
         routes += [
             *RUN_ROUTES,
             *WEBHOOK_ROUTES,

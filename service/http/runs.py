@@ -1,4 +1,4 @@
-"""The full sync run routes (README, Full sync runs) and the store's sync status.
+"""The full sync run routes (docs/full-sync-runs.md) and the store's sync status.
 
 POST /api/sync/runs                      start a run: 201 and the run
 GET  /api/sync/runs/<runId>              the run's progress
@@ -6,7 +6,7 @@ POST /api/sync/runs/<runId>/complete     {"batches": {entity: n}}: sweep, or 409
 POST /api/sync/runs/<runId>/abort        end it, deleting nothing
 GET  /api/sync/status                    the store's rows, latest run and failed batches
 
-Each POST's body is judged by its schema in service/openapi.json (run_bodies.py) before anything
+Each POST's body is judged by its schema in service/http/openapi.json (run_bodies.py) before anything
 reaches PostgreSQL; the SQL functions of sql/sync_runs.sql check every input again and refuse with
 codes of their own (handlers.RUN_ERRORS). Complete and abort look the run up before the body.
 """
@@ -15,9 +15,9 @@ import uuid
 
 import tornado.web
 
-from . import db
-from .body import BodyBuffer, announces_body
-from .handlers import ApiError, JsonHandler
+from .. import db
+from ..batch.body import BodyBuffer, announces_body
+from .base import ApiError, JsonHandler
 from .run_bodies import RunBodySchema, counts_json
 
 MAX_BODY_BYTES = 64 * 1024  # entity names and counts

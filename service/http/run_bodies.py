@@ -1,5 +1,5 @@
-"""The run routes' request bodies (service/runs.py): parsed, then judged by the route's own
-requestBody schema in service/openapi.json, so that the document and the service cannot disagree.
+"""The run routes' request bodies (service/http/runs.py): parsed, then judged by the route's own
+requestBody schema in service/http/openapi.json, so that the document and the service cannot disagree.
 
 The schemas let nothing through that PostgreSQL could not take: entity names come from an enum,
 counts are bounded integers (a whole number written 5.0 too, as JSON Schema's integer admits it;
@@ -12,9 +12,9 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from ..batch.validation import _reject_constant  # NaN and Infinity, which JSON does not have
 from . import openapi
-from .handlers import ApiError
-from .validation import _reject_constant  # NaN and Infinity, which JSON does not have
+from .base import ApiError
 
 DOCUMENT_URI = "urn:wcsync:openapi"
 REGISTRY = Registry().with_resource(

@@ -1,13 +1,13 @@
 """The synced entities, as data: request key, schema, aliases, SQL function, webhook topic.
 
 The one definition of an entity in the service: its sync route and its part of the OpenAPI
-document (service/openapi.py), its webhook topics (service/webhooks.py) and the full sync runs'
+document (service/http/openapi.py), its webhook topics (service/http/webhooks.py) and the full sync runs'
 list are made from ENTITIES. The database's table entities must name the same entities with the
-same id columns, or the server refuses to start (service/server.py).
+same id columns, or the server refuses to start (service/http/server.py).
 
 Each schema mirrors the checks of the entity's SQL function (sql/upsert_*.sql),
 which stay authoritative: whatever passes here is checked again there. One
-check_with rule per field (service/checks.py) keeps Cerberus' work per
+check_with rule per field (service/batch/checks.py) keeps Cerberus' work per
 record small.
 """
 

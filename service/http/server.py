@@ -8,9 +8,9 @@ import signal
 
 import tornado.httpserver
 
-from . import db
+from .. import db
+from ..batch.entities import ENTITIES
 from .app import Application
-from .entities import ENTITIES
 from .logs import log_loop_exception, request_id_of
 
 log = logging.getLogger("wcsync.server")
@@ -20,7 +20,7 @@ async def serve(config, stopping, ready=None, sockets=None):
     """Serves until the stopping event is set; in-flight batches may finish.
 
     ready, if given, is set once the server listens (for tests and tools);
-    sockets, if given, are listening already (service/workers.py), else it binds config.port.
+    sockets, if given, are listening already (service/http/workers.py), else it binds config.port.
     """
     loop = asyncio.get_running_loop()
     previous_handler = loop.get_exception_handler()
@@ -124,7 +124,7 @@ def make_server(app, config):
 # The cyclic collector's youngest generation is collected every this many new containers (Python's
 # default: 700). A batch's parsed records are hundreds of thousands of containers, none of them in
 # a cycle; at the default, collecting them as they are made, and the older generations they are
-# promoted to, cost a 5,000-product batch about 10% of its server time (README, Performance).
+# promoted to, cost a 5,000-product batch about 10% of its server time (docs/performance.md).
 GC_YOUNGEST_THRESHOLD = 10_000
 
 

@@ -246,7 +246,7 @@ def validate_batch(entity, records):
 
 
 # Records validated between two returns to the event loop: about 10 ms of work, so that a batch
-# of 5,000 never holds every other request back for its whole duration (README, Performance).
+# of 5,000 never holds every other request back for its whole duration (docs/performance.md).
 CHUNK_RECORDS = 200
 
 

@@ -27,7 +27,7 @@ async def create_pool(config):
         minsize=1,
         maxsize=config.pool_size,
         timeout=config.statement_timeout_ms / 1000 + 10,
-        # UTF8: the batches' JSON is sent as the UTF-8 bytes it was written in (sync_batch)
+        # UTF8: the batches' JSON is sent as the UTF-8 bytes it was written in (write_batch)
         options=f"-c statement_timeout={config.statement_timeout_ms} -c client_encoding=UTF8",
         on_connect=keep_statements_out_of_the_server_log,
     )
@@ -57,12 +57,14 @@ async def keep_statements_out_of_the_server_log(conn):
         except psycopg2.errors.InsufficientPrivilege:
             log.warning(
                 "cannot set log_min_error_statement: failed statements, with their data, "
-                "may reach the PostgreSQL log (see README, Settings)"
+                "may reach the PostgreSQL log (see docs/operations.md, Settings)"
             )
 
 
 @dataclass
-class SyncResult:
+class BatchResult:
+    """What a batch came to: the SQL type sync_result, read into Python."""
+
     sync_log_id: str
     status: str  # completed or failed
     synced_count: int
@@ -263,7 +265,7 @@ class RunBatch:
 START_LOG = "SELECT sync_log_start(%s, %s, %s, %s, %s, %s::bigint[]) FROM set_config('synchronous_commit', 'off', true)"
 
 
-async def sync_batch(pool, store_id, entity, records_json, records_received, run=None, skipped_ids=(), slot=None):
+async def write_batch(pool, store_id, entity, records_json, records_received, run=None, skipped_ids=(), slot=None):
     """Runs one batch through the entity's SQL function; records_json is UTF-8 bytes, quoted as
     they are (a text would be encoded again first: twice the cost of quoting a batch).
 
@@ -293,7 +295,7 @@ async def sync_batch(pool, store_id, entity, records_json, records_received, run
         if settled is None:
             raise BatchNotStored(sync_log_id) from exc
         return settled
-    return SyncResult(*row)
+    return BatchResult(*row)
 
 
 def as_parameter(json_bytes, conn):
@@ -313,7 +315,7 @@ class BatchNotStored(Exception):
 
 
 async def settle(pool, store_id, sync_log_id, exc):
-    """What became of a batch whose call failed: its SyncResult, from its log, if it committed
+    """What became of a batch whose call failed: its BatchResult, from its log, if it committed
     all the same (the connection died after the commit, before the answer came back), else None.
 
     sync_log_settle() waits for the batch if it still runs (a cut connection is noticed by its
@@ -333,7 +335,7 @@ async def settle(pool, store_id, sync_log_id, exc):
     if status != "completed":
         return None
     log.warning("sync log %s: the batch committed, its answer was lost (%s)", sync_log_id, type(exc).__name__)
-    return SyncResult(sync_log_id, status, synced, unchanged, skipped, None, None)
+    return BatchResult(sync_log_id, status, synced, unchanged, skipped, None, None)
 
 
 async def ping(pool):

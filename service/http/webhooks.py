@@ -1,4 +1,4 @@
-"""POST /api/webhooks/woocommerce/<store_id>: WooCommerce's own webhooks (README, WooCommerce webhooks).
+"""POST /api/webhooks/woocommerce/<store_id>: WooCommerce's own webhooks (docs/webhooks.md).
 
 The body is read whole (within MAX_BODY_BYTES), then its signature is
 checked over the raw bytes, before anything of it is parsed. A delivery
@@ -19,10 +19,11 @@ from dataclasses import dataclass
 
 import tornado.web
 
-from . import db
-from .entities import ENTITIES
-from .handlers import ApiError, BodyHandler, sync_failed, valid_id
-from .validation import parse_json, project, validate_batch
+from .. import db
+from ..batch.entities import ENTITIES
+from ..batch.validation import parse_json, project, validate_batch
+from .base import ApiError, BodyHandler
+from .batches import batch_failed, valid_id
 
 log = logging.getLogger("wcsync.webhooks")
 
@@ -206,9 +207,9 @@ class WooCommerceWebhookHandler(BodyHandler):
         if batch.errors:
             delivery.outcome, delivery.reason = "invalid", batch.errors[0]["reason"]
             return
-        result = await self.database(db.sync_batch(self.pool, self.store_id, entity, batch.records_json, 1))
+        result = await self.database(db.write_batch(self.pool, self.store_id, entity, batch.records_json, 1))
         if result.status != "completed":
-            raise sync_failed(entity, self.store_id, result)
+            raise batch_failed(entity, self.store_id, result)
         delivery.sync_log_id = result.sync_log_id
         if result.errors:  # the SQL function's own checks: only if the two layers drift apart
             delivery.outcome, delivery.reason = "invalid", result.errors[0]["reason"]
