@@ -25,6 +25,9 @@ TEXT = {"check_with": checks.text}
 MONEY = {"check_with": checks.money}
 COUNT = {"check_with": checks.integer_between(0, checks.MAX_INT)}
 TIMESTAMP = {"check_with": checks.iso_timestamp}
+# A record's own dates, as the spec names them, and as WooCommerce REST v3 does.
+RECORD_DATES = {"created_at": TIMESTAMP, "updated_at": TIMESTAMP}
+RECORD_DATE_ALIASES = {"created_at": "date_created_gmt", "updated_at": "date_modified_gmt"}
 
 
 @dataclass(frozen=True)
@@ -87,14 +90,9 @@ PRODUCTS = Entity(
         "stock_status": TEXT,
         "status": TEXT,
         "type": TEXT,
-        "created_at": TIMESTAMP,
-        "updated_at": TIMESTAMP,
+        **RECORD_DATES,
     },
-    aliases={
-        "wc_product_id": "id",
-        "created_at": "date_created_gmt",
-        "updated_at": "date_modified_gmt",
-    },
+    aliases={"wc_product_id": "id", **RECORD_DATE_ALIASES},
 )
 
 CUSTOMERS = Entity(
@@ -114,14 +112,9 @@ CUSTOMERS = Entity(
         "order_count": COUNT,
         "first_order_date": TIMESTAMP,
         "last_order_date": TIMESTAMP,
-        "created_at": TIMESTAMP,
-        "updated_at": TIMESTAMP,
+        **RECORD_DATES,
     },
-    aliases={
-        "wc_customer_id": "id",
-        "created_at": "date_created_gmt",
-        "updated_at": "date_modified_gmt",
-    },
+    aliases={"wc_customer_id": "id", **RECORD_DATE_ALIASES},
 )
 
 CATEGORIES = Entity(
@@ -171,8 +164,7 @@ ORDERS = Entity(
         "customer_id": {"check_with": checks.integer_between(0, checks.MAX_BIGINT)},  # 0: a guest
         "email": {"check_with": checks.email},
         "billing_country": TEXT,
-        "created_at": TIMESTAMP,
-        "updated_at": TIMESTAMP,
+        **RECORD_DATES,
         "paid_at": TIMESTAMP,
         "completed_at": TIMESTAMP,
         "line_items": {"check_with": checks.record_list(LINE_ITEM, checks.MAX_LINE_ITEMS)},
@@ -181,8 +173,7 @@ ORDERS = Entity(
         "wc_order_id": "id",
         "email": "billing.email",
         "billing_country": "billing.country",
-        "created_at": "date_created_gmt",
-        "updated_at": "date_modified_gmt",
+        **RECORD_DATE_ALIASES,
         "paid_at": "date_paid_gmt",
         "completed_at": "date_completed_gmt",
     },

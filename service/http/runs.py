@@ -99,28 +99,30 @@ class RunHandler(StoreHandler):
         self.answer(await self.run_status(run_id_of(run_id)))
 
 
-class RunCompleteHandler(StoreHandler):
+class RunEndHandler(StoreHandler):
+    """POST that ends a run: the run is looked up first (404 whatever the body), then the body judged."""
+
+    async def post(self, run_id):
+        run_id = run_id_of(run_id)
+        await self.run_status(run_id)
+        await self.database(self.end(run_id, self.json_body()), RUN_IN_PATH)
+        self.answer(await self.run_status(run_id))
+
+
+class RunCompleteHandler(RunEndHandler):
     route = "/api/sync/runs/{runId}/complete"
     body_schema = RunBodySchema(route)
 
-    async def post(self, run_id):
-        run_id = run_id_of(run_id)
-        await self.run_status(run_id)  # 404 for no such run, whatever the body
-        batches = counts_json(self.json_body()["batches"])
-        await self.database(db.run_complete(self.pool, self.store_id, run_id, batches), RUN_IN_PATH)
-        self.answer(await self.run_status(run_id))
+    def end(self, run_id, body):
+        return db.run_complete(self.pool, self.store_id, run_id, counts_json(body["batches"]))
 
 
-class RunAbortHandler(StoreHandler):
+class RunAbortHandler(RunEndHandler):
     route = "/api/sync/runs/{runId}/abort"
-    body_schema = RunBodySchema(route)
+    body_schema = RunBodySchema(route)  # no member is read, but the body must be what the document says
 
-    async def post(self, run_id):
-        run_id = run_id_of(run_id)
-        await self.run_status(run_id)  # 404 for no such run, whatever the body
-        self.json_body()  # no member is read, but the body must be what the document says
-        await self.database(db.run_abort(self.pool, self.store_id, run_id), RUN_IN_PATH)
-        self.answer(await self.run_status(run_id))
+    def end(self, run_id, body):
+        return db.run_abort(self.pool, self.store_id, run_id)
 
 
 class StatusHandler(StoreHandler):
