@@ -10,6 +10,7 @@ everything), so tests never see each other's rows.
 import hashlib
 import json
 import os
+import shutil
 import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -55,6 +56,16 @@ def pytest_configure(config):
 class Store:
     id: str
     token: str
+
+
+@pytest.fixture(scope="session", autouse=True)
+def root_home():
+    """embedded.ROOT_HOME (as root: the binaries' copy and the clusters out of reach), removed at
+    the end unless it was there before: the suite leaves nothing behind."""
+    existed = embedded.ROOT_HOME.exists()
+    yield embedded.ROOT_HOME
+    if not existed:
+        shutil.rmtree(embedded.ROOT_HOME, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -122,15 +122,6 @@ def test_a_clean_start_and_migration_leave_no_error_in_the_server_log(data_dir):
         assert error_lines(cluster) == []
 
 
-@pytest.fixture
-def root_home():
-    """embedded.ROOT_HOME, removed afterwards unless it was there before."""
-    existed = embedded.ROOT_HOME.exists()
-    yield embedded.ROOT_HOME
-    if not existed:
-        shutil.rmtree(embedded.ROOT_HOME, ignore_errors=True)
-
-
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root's clusters move out of reach")
 def test_as_root_a_cluster_the_service_user_cannot_reach_lives_under_var_lib(data_dir, root_home):
     private = data_dir / "private"
