@@ -136,8 +136,15 @@ def test_as_root_a_cluster_the_service_user_cannot_reach_lives_under_var_lib(dat
     assert not cluster.directory.exists() and not cluster.directory.is_symlink()
     assert not elsewhere.exists()
     with cluster:  # a fresh start: initdb again, where it was
-        assert cluster.directory.resolve().is_relative_to(root_home)
+        assert cluster.directory.resolve() == elsewhere
+        psycopg2.connect(cluster.url()).close()
+    shutil.rmtree(private)  # the link deleted by hand (rm -rf .data), its cluster left behind
+    private.mkdir(mode=0o700)
+    with cluster:  # starts over there
+        assert cluster.directory.resolve() == elsewhere
+        psycopg2.connect(cluster.url()).close()
     cluster.remove()
+    assert not elsewhere.exists()
 
 
 def test_delete_data_removes_the_cluster_and_refuses_while_it_is_in_use(data_dir, monkeypatch, capsys):

@@ -136,7 +136,9 @@ class Cluster:
     """One PostgreSQL cluster in a directory: init on first use, started and stopped on demand."""
 
     def __init__(self, directory, throwaway=False):
-        self.directory = Path(directory).resolve()
+        # As given (made absolute), not resolved: as root it may be a link to the cluster elsewhere,
+        # and its lock files, and what make clean-data removes, are the link's.
+        self.directory = Path(os.path.abspath(directory))
         self.throwaway = throwaway  # beside its directory, with its own copy of the binaries if it needs one
         self._lock_path = self.directory.with_name(self.directory.name + ".lock")
         self._users_path = self.directory.with_name(self.directory.name + ".users")
@@ -253,7 +255,12 @@ class Cluster:
         if not _reachable_by_service_user(self.directory.parent):
             digest = hashlib.sha256(str(self.directory).encode()).hexdigest()[:16]
             elsewhere = ROOT_HOME / "clusters" / digest
-            elsewhere.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # What is there is this directory's old cluster, its link deleted (rm -rf .data): start
+            # over, unless its server still runs.
+            if _running_socket_dir(elsewhere) is not None:
+                raise EmbeddedError(f"a server still runs on {elsewhere}, this directory's old cluster: stop it first")
+            shutil.rmtree(elsewhere, ignore_errors=True)
+            elsewhere.mkdir(mode=0o700, parents=True)
             self.directory.rmdir()
             self.directory.symlink_to(elsewhere, target_is_directory=True)
         _chown_to_service_user(self._data)
@@ -296,16 +303,21 @@ class Cluster:
 
     def _running_socket_dir(self):
         """The socket directory from postmaster.pid, if a live server owns it, else None."""
-        try:
-            lines = (self._data / "postmaster.pid").read_text().splitlines()
-            pid, socket_dir = int(lines[0]), lines[4]
-        except (OSError, ValueError, IndexError):  # absent, or still being written
-            return None
-        try:
-            os.kill(pid, 0)  # as root, SERVICE_USER's server answers too
-        except OSError:  # gone (a crash), or the pid is now someone else's
-            return None
-        return socket_dir if (Path(socket_dir) / SOCKET_NAME).exists() else None
+        return _running_socket_dir(self._data)
+
+
+def _running_socket_dir(data):
+    """The socket directory from data's postmaster.pid, if a live server owns it, else None."""
+    try:
+        lines = (data / "postmaster.pid").read_text().splitlines()
+        pid, socket_dir = int(lines[0]), lines[4]
+    except (OSError, ValueError, IndexError):  # absent, or still being written
+        return None
+    try:
+        os.kill(pid, 0)  # as root, SERVICE_USER's server answers too
+    except OSError:  # gone (a crash), or the pid is now someone else's
+        return None
+    return socket_dir if (Path(socket_dir) / SOCKET_NAME).exists() else None
 
 
 @contextlib.contextmanager
