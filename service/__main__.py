@@ -74,7 +74,7 @@ def print_token(token):
 
 
 def cmd_serve(config, args):
-    return workers.run(config)
+    return workers.run(config, args.sockets)
 
 
 def cmd_delete_data(config, args):
@@ -229,6 +229,8 @@ def main(argv=None):
     if args.psql_args and args.func is not cmd_psql:
         root.error(f"unrecognized arguments: {' '.join(args.psql_args)}")
     try:
+        if args.func is cmd_serve:  # the port first: a busy one is said before anything starts
+            args.sockets = workers.listening_sockets(config.port)
         if args.func in WITHOUT_DATABASE:
             return args.func(config, args)
         with database(config) as config:

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -109,18 +110,23 @@ def test_sigterm_stops_the_server_process(database_url):
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
-def test_a_port_in_use_is_one_line_naming_it(database_url, workers):
+@pytest.mark.parametrize("embedded", [False, True], ids=["DATABASE_URL", "embedded"])
+def test_a_port_in_use_is_one_line_naming_it_before_anything_starts(database_url, workers, embedded):
+    data_dir = tempfile.mkdtemp()
     with socket.socket() as taken:
         taken.bind(("", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port), "WORKERS": workers}
+        env = {**os.environ, "DATABASE_URL": "" if embedded else database_url, "DATA_DIR": data_dir}
+        env.update(PORT=str(port), WORKERS=workers)
         done = subprocess.run(
             [sys.executable, "-X", "dev", "-m", "service", "serve"], env=env, capture_output=True, text=True, timeout=30
         )
     assert done.returncode == 1
     assert done.stdout == ""
     assert done.stderr == f"port {port} is in use: stop what listens there, or set PORT to another port\n"
+    assert os.listdir(data_dir) == []  # no embedded PostgreSQL was started
+    os.rmdir(data_dir)
 
 
 @pytest.mark.gen_test(timeout=30)

@@ -44,10 +44,10 @@ def worker_count(setting):
     return setting if setting > 0 else len(os.sched_getaffinity(0))
 
 
-def run(config):
-    """Serves until SIGTERM or SIGINT; the exit status: 0 once every worker stopped cleanly."""
+def run(config, sockets):
+    """Serves on sockets (listening_sockets) until SIGTERM or SIGINT; the exit status: 0 once every
+    worker stopped cleanly."""
     count = worker_count(config.workers)
-    sockets = listening_sockets(config.port)
     if count == 1:
         asyncio.run(server.run(config, sockets))
         return 0
