@@ -62,29 +62,27 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN jsonb_typeof(value) = 'string' THEN value #>> '{}' END
 $$;
 
--- A JSON integer within bigint range: a number written without a fraction
+-- A JSON integer from minimum to maximum: a number written without a fraction
 -- (scale 0: 5 and 5e3 are integers, 5.0 and "5" are not; the HTTP layer
--- reads the same from the JSON text).
-CREATE OR REPLACE FUNCTION json_bigint(value jsonb) RETURNS bigint
+-- reads the same from the JSON text). json_bigint() and json_id() name its
+-- ranges; inlined, their bounds are constants again.
+CREATE OR REPLACE FUNCTION json_integer(value jsonb, minimum bigint, maximum bigint) RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE
         WHEN jsonb_typeof(value) IS DISTINCT FROM 'number' THEN NULL
         WHEN scale(value::numeric) > 0 THEN NULL
-        WHEN value::numeric NOT BETWEEN -max_bigint() - 1 AND max_bigint() THEN NULL
+        WHEN value::numeric NOT BETWEEN minimum AND maximum THEN NULL
         ELSE value::numeric::bigint
     END
 $$;
 
+-- A JSON integer within bigint range.
+CREATE OR REPLACE FUNCTION json_bigint(value jsonb) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT json_integer(value, -max_bigint() - 1, max_bigint()) $$;
+
 -- A WooCommerce id: a positive JSON integer.
 CREATE OR REPLACE FUNCTION json_id(value jsonb) RETURNS bigint
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE
-        WHEN jsonb_typeof(value) IS DISTINCT FROM 'number' THEN NULL
-        WHEN scale(value::numeric) > 0 THEN NULL
-        WHEN value::numeric NOT BETWEEN 1 AND max_bigint() THEN NULL
-        ELSE value::numeric::bigint
-    END
-$$;
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT json_integer(value, 1, max_bigint()) $$;
 
 -- Money and timestamps are read from the JSON value's text (r ->> 'field'):
 -- a JSON number and a numeric string read alike, and no other JSON type can
