@@ -147,7 +147,7 @@ BEGIN
          WHERE t_updated_at IS NULL OR t_updated_at = newest
          ORDER BY t_wc_customer_id, idx DESC
     ),
-    -- A record older than the stored row (by updated_at) leaves it as it is.
+    -- A record older than the stored row leaves it as it is (record_replaces_row).
     written AS (
         INSERT INTO customers AS c (store_id, wc_customer_id, email_hash, display_name, total_spent,
                                     order_count, first_order_date, last_order_date, created_at, updated_at)
@@ -165,10 +165,7 @@ BEGIN
                updated_at = coalesce(excluded.updated_at, c.updated_at),
                -- carried again: the store has it (a full sync run or a webhook had marked it deleted)
                deleted_at = NULL, deleted_by_webhook = false
-         WHERE c.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= c.updated_at
-            -- a full sync run's mark goes with any record; a webhook's (WooCommerce trashed it)
-            -- only with a record as new as the row, as for a live row
-            OR (c.deleted_at IS NOT NULL AND NOT c.deleted_by_webhook)
+         WHERE record_replaces_row(excluded.updated_at, c.updated_at, c.deleted_at, c.deleted_by_webhook)
         RETURNING c.id, c.wc_customer_id
     ),
     -- Orders that were waiting for a customer written now; none to look for in a store without

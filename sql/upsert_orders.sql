@@ -149,8 +149,8 @@ BEGIN
          WHERE t_updated_at IS NULL OR t_updated_at = newest
          ORDER BY t_wc_order_id, idx DESC
     ),
-    -- A record older than the stored row (by updated_at) leaves the order
-    -- and its items as they are.
+    -- A record older than the stored row leaves the order and its items as
+    -- they are (record_replaces_row).
     written AS (
         INSERT INTO orders AS o (store_id, wc_order_id, status, currency, total, subtotal, total_tax,
                                  shipping_total, discount_total, wc_customer_id, customer_id, email_hash,
@@ -173,10 +173,7 @@ BEGIN
                updated_at = coalesce(excluded.updated_at, o.updated_at),
                -- carried again: the store has it (a full sync run or a webhook had marked it deleted)
                deleted_at = NULL, deleted_by_webhook = false
-         WHERE o.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= o.updated_at
-            -- a full sync run's mark goes with any record; a webhook's (WooCommerce trashed it)
-            -- only with a record as new as the row, as for a live row
-            OR (o.deleted_at IS NOT NULL AND NOT o.deleted_by_webhook)
+         WHERE record_replaces_row(excluded.updated_at, o.updated_at, o.deleted_at, o.deleted_by_webhook)
         RETURNING o.id, o.wc_order_id
     ),
     -- Each order's line_items by its WooCommerce id, for the written ones to

@@ -130,8 +130,7 @@ BEGIN
          WHERE t_updated_at IS NULL OR t_updated_at = newest
          ORDER BY t_wc_product_id, idx DESC
     ),
-    -- A record older than the stored row (by updated_at) leaves it as it is:
-    -- a retried old batch must not undo newer data.
+    -- A record older than the stored row leaves it as it is (record_replaces_row).
     written AS (
         INSERT INTO products AS p (store_id, wc_product_id, name, sku, price, regular_price, sale_price,
                                    wc_category_id, category_id, wc_category_ids, category_name,
@@ -154,10 +153,7 @@ BEGIN
                updated_at = coalesce(excluded.updated_at, p.updated_at),
                -- carried again: the store has it (a full sync run or a webhook had marked it deleted)
                deleted_at = NULL, deleted_by_webhook = false
-         WHERE p.updated_at IS NULL OR excluded.updated_at IS NULL OR excluded.updated_at >= p.updated_at
-            -- a full sync run's mark goes with any record; a webhook's (WooCommerce trashed it)
-            -- only with a record as new as the row, as for a live row
-            OR (p.deleted_at IS NOT NULL AND NOT p.deleted_by_webhook)
+         WHERE record_replaces_row(excluded.updated_at, p.updated_at, p.deleted_at, p.deleted_by_webhook)
         -- xmax is 0 on a row this statement inserted (PostgreSQL's mark of an ON CONFLICT insert)
         RETURNING p.id, p.wc_product_id, p.wc_category_id, p.wc_category_ids, p.xmax = 0 AS inserted
     ),
