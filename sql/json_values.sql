@@ -231,12 +231,3 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         ELSE field || ': must be an ISO 8601 date or date-time'
     END
 $$;
-
--- The id of a record as reported back with its error: what was sent, when
--- it is a short scalar, so the client can find the record.
-CREATE OR REPLACE FUNCTION reported_id(value jsonb) RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE
-        WHEN jsonb_typeof(value) IN ('number', 'string') AND length(value::text) <= 40 THEN value
-    END
-$$;

@@ -35,12 +35,12 @@ $$;
 CREATE OR REPLACE FUNCTION run_batch_limit() RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 1000000 $$;
 
--- The valid WooCommerce ids of a batch's records, valid records or not (as
--- the upsert functions read them: the id field, else WooCommerce's `id`).
+-- The valid WooCommerce ids of a batch's records, valid records or not (read
+-- as the upsert functions read them, record_id()).
 CREATE OR REPLACE FUNCTION record_ids(p_entity text, p_records jsonb) RETURNS bigint[]
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT coalesce(array_agg(id), '{}')
-      FROM (SELECT json_id(coalesce(nullif(r -> key.id_column, 'null'), r -> 'id')) AS id
+      FROM (SELECT json_id(record_id(r, key.id_column)) AS id
               FROM jsonb_array_elements(p_records) AS r,
                    (SELECT sync_entity_key(p_entity)) AS key (id_column)) AS ids  -- looked up once
      WHERE id IS NOT NULL

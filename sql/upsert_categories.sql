@@ -29,14 +29,13 @@ BEGIN
     PERFORM pg_advisory_xact_lock(category_lock_key(p_store_id));
 
     WITH raw AS MATERIALIZED (
-        SELECT e.ord - 1 AS idx,
-               jsonb_typeof(e.r) = 'object' AS is_object,
-               coalesce(nullif(e.r -> 'wc_category_id', 'null'), e.r -> 'id') AS wc_category_id,
+        SELECT e.idx, e.record_error,
+               record_id(e.r, 'wc_category_id') AS wc_category_id,
                e.r -> 'name' AS name,
                e.r -> 'slug' AS slug,
                coalesce(nullif(e.r -> 'parent_id', 'null'), e.r -> 'parent') AS parent_id,
                coalesce(nullif(e.r -> 'product_count', 'null'), e.r -> 'count') AS product_count
-          FROM jsonb_array_elements(p_records) WITH ORDINALITY AS e (r, ord)
+          FROM batch_records(p_records) AS e
     ),
     -- Each value read once (materialised, so that the checks below reuse it).
     typed AS MATERIALIZED (
@@ -50,16 +49,15 @@ BEGIN
     ),
     checked AS MATERIALIZED (
         SELECT *,
-               CASE WHEN NOT is_object THEN 'record: must be a JSON object'
-               ELSE coalesce(
+               coalesce(
+                   record_error,
                    id_error('wc_category_id', wc_category_id, t_wc_category_id, true),
                    text_error('name', name, t_name, true),
                    text_error('slug', slug, t_slug, false),
                    integer_error('parent_id', parent_id, t_parent_id, 0, max_bigint()),
                    CASE WHEN t_parent_id = t_wc_category_id
                         THEN 'parent_id: a category cannot be its own parent' END,
-                   integer_error('product_count', product_count, t_product_count, 0, max_integer()))
-               END AS reason
+                   integer_error('product_count', product_count, t_product_count, 0, max_integer())) AS reason
           FROM typed
     ),
     -- The last valid record of each category wins, in key order.
@@ -101,8 +99,7 @@ BEGIN
         RETURNING c.wc_category_id
     )
     SELECT (SELECT array_agg(wc_category_id) FROM written),
-           (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                       'index', idx, 'id', reported_id(wc_category_id), 'reason', reason) ORDER BY idx), '[]')
+           (SELECT coalesce(jsonb_agg(skipped_record(idx, wc_category_id, reason) ORDER BY idx), '[]')
               FROM checked WHERE reason IS NOT NULL)
       INTO v_written, errors;
 

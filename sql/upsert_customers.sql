@@ -75,9 +75,8 @@ BEGIN
     PERFORM pg_advisory_xact_lock_shared(order_lock_key(p_store_id));
 
     WITH raw AS MATERIALIZED (
-        SELECT e.ord - 1 AS idx,
-               jsonb_typeof(e.r) = 'object' AS is_object,
-               coalesce(nullif(e.r -> 'wc_customer_id', 'null'), e.r -> 'id') AS wc_customer_id,
+        SELECT e.idx, e.record_error,
+               record_id(e.r, 'wc_customer_id') AS wc_customer_id,
                e.r -> 'email' AS email,
                btrim(json_string(e.r -> 'email')) AS email_trimmed,
                e.r -> 'display_name' AS display_name,
@@ -90,7 +89,7 @@ BEGIN
                e.r ->> 'last_order_date' AS last_order_date,
                coalesce(e.r ->> 'created_at', e.r ->> 'date_created_gmt') AS created_at,
                coalesce(e.r ->> 'updated_at', e.r ->> 'date_modified_gmt') AS updated_at
-          FROM jsonb_array_elements(p_records) WITH ORDINALITY AS e (r, ord)
+          FROM batch_records(p_records) AS e
     ),
     -- Each value read once (materialised, so that the checks below reuse it).
     typed AS MATERIALIZED (
@@ -111,8 +110,8 @@ BEGIN
     ),
     checked AS MATERIALIZED (
         SELECT *,
-               CASE WHEN NOT is_object THEN 'record: must be a JSON object'
-               ELSE coalesce(
+               coalesce(
+                   record_error,
                    id_error('wc_customer_id', wc_customer_id, t_wc_customer_id, true),
                    email_error('email', email, t_email),
                    text_error('display_name', display_name, t_display_name, false),
@@ -124,8 +123,7 @@ BEGIN
                    timestamp_error('first_order_date', first_order_date, t_first_order_date),
                    timestamp_error('last_order_date', last_order_date, t_last_order_date),
                    timestamp_error('created_at', created_at, t_created_at),
-                   timestamp_error('updated_at', updated_at, t_updated_at))
-               END AS reason
+                   timestamp_error('updated_at', updated_at, t_updated_at)) AS reason
           FROM typed
     ),
     -- Of each customer's valid records, the last of those with the newest
@@ -180,8 +178,7 @@ BEGIN
            AND (SELECT min(x.wc_customer_id) FROM orders x WHERE x.store_id = p_store_id) IS NOT NULL
     )
     SELECT ((SELECT count(*) FROM latest) - (SELECT count(*) FROM written))::integer,
-           (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                       'index', idx, 'id', reported_id(wc_customer_id), 'reason', reason) ORDER BY idx), '[]')
+           (SELECT coalesce(jsonb_agg(skipped_record(idx, wc_customer_id, reason) ORDER BY idx), '[]')
               FROM checked WHERE reason IS NOT NULL)
       INTO unchanged, errors;
 END

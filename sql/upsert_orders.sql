@@ -59,9 +59,8 @@ BEGIN
     PERFORM pg_advisory_xact_lock(order_lock_key(p_store_id));
 
     WITH raw AS MATERIALIZED (
-        SELECT e.ord - 1 AS idx,
-               jsonb_typeof(e.r) = 'object' AS is_object,
-               coalesce(nullif(e.r -> 'wc_order_id', 'null'), e.r -> 'id') AS wc_order_id,
+        SELECT e.idx, e.record_error,
+               record_id(e.r, 'wc_order_id') AS wc_order_id,
                e.r -> 'status' AS status,
                e.r -> 'currency' AS currency,
                e.r ->> 'total' AS total,
@@ -79,7 +78,7 @@ BEGIN
                nullif(e.r -> 'line_items', 'null') AS line_items,
                CASE WHEN jsonb_typeof(e.r -> 'line_items') = 'array'
                     THEN jsonb_array_length(e.r -> 'line_items') END AS items_length
-          FROM jsonb_array_elements(p_records) WITH ORDINALITY AS e (r, ord)
+          FROM batch_records(p_records) AS e
     ),
     -- Each value read once (materialised, so that the checks below reuse it).
     typed AS MATERIALIZED (
@@ -112,8 +111,8 @@ BEGIN
     ),
     checked AS MATERIALIZED (
         SELECT *,
-               CASE WHEN NOT is_object THEN 'record: must be a JSON object'
-               ELSE coalesce(
+               coalesce(
+                   record_error,
                    id_error('wc_order_id', wc_order_id, t_wc_order_id, true),
                    text_error('status', status, t_status, true),
                    text_error('currency', currency, t_currency, false),
@@ -134,8 +133,7 @@ BEGIN
                         WHEN items_length > max_line_items_per_order()
                         THEN 'line_items: more than ' || max_line_items_per_order()::text || ' items'
                         ELSE line_items_error
-                   END)
-               END AS reason
+                   END) AS reason
           FROM typed
     ),
     -- Of each order's valid records, the last of those with the newest
@@ -220,8 +218,7 @@ BEGIN
                price = excluded.price, sku = excluded.sku, name = excluded.name
     )
     SELECT ((SELECT count(*) FROM latest) - (SELECT count(*) FROM written))::integer,
-           (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                       'index', idx, 'id', reported_id(wc_order_id), 'reason', reason) ORDER BY idx), '[]')
+           (SELECT coalesce(jsonb_agg(skipped_record(idx, wc_order_id, reason) ORDER BY idx), '[]')
               FROM checked WHERE reason IS NOT NULL)
       INTO unchanged, errors;
 END

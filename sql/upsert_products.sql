@@ -27,9 +27,8 @@ BEGIN
     PERFORM pg_advisory_xact_lock_shared(order_lock_key(p_store_id));
 
     WITH raw AS MATERIALIZED (
-        SELECT e.ord - 1 AS idx,
-               jsonb_typeof(e.r) = 'object' AS is_object,
-               coalesce(nullif(e.r -> 'wc_product_id', 'null'), e.r -> 'id') AS wc_product_id,
+        SELECT e.idx, e.record_error,
+               record_id(e.r, 'wc_product_id') AS wc_product_id,
                e.r -> 'name' AS name,
                e.r -> 'sku' AS sku,
                e.r ->> 'price' AS price,
@@ -49,7 +48,7 @@ BEGIN
                e.r -> 'type' AS type,
                coalesce(e.r ->> 'created_at', e.r ->> 'date_created_gmt') AS created_at,
                coalesce(e.r ->> 'updated_at', e.r ->> 'date_modified_gmt') AS updated_at
-          FROM jsonb_array_elements(p_records) WITH ORDINALITY AS e (r, ord)
+          FROM batch_records(p_records) AS e
     ),
     -- Each value read once (materialised, so that the checks below reuse it).
     typed AS MATERIALIZED (
@@ -82,8 +81,8 @@ BEGIN
     ),
     checked AS MATERIALIZED (
         SELECT *,
-               CASE WHEN NOT is_object THEN 'record: must be a JSON object'
-               ELSE coalesce(
+               coalesce(
+                   record_error,
                    id_error('wc_product_id', wc_product_id, t_wc_product_id, true),
                    text_error('name', name, t_name, true),
                    text_error('sku', sku, t_sku, false),
@@ -107,8 +106,7 @@ BEGIN
                    text_error('status', status, t_status, false),
                    text_error('type', type, t_type, false),
                    timestamp_error('created_at', created_at, t_created_at),
-                   timestamp_error('updated_at', updated_at, t_updated_at))
-               END AS reason
+                   timestamp_error('updated_at', updated_at, t_updated_at)) AS reason
           FROM typed
     ),
     -- Of each product's valid records, the last of those with the newest
@@ -196,8 +194,7 @@ BEGIN
         SELECT p_store_id, product_id, wc_category_id, position FROM links WHERE inserted
     )
     SELECT ((SELECT count(*) FROM latest) - (SELECT count(*) FROM written))::integer,
-           (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                       'index', idx, 'id', reported_id(wc_product_id), 'reason', reason) ORDER BY idx), '[]')
+           (SELECT coalesce(jsonb_agg(skipped_record(idx, wc_product_id, reason) ORDER BY idx), '[]')
               FROM checked WHERE reason IS NOT NULL),
            (SELECT array_agg(id) FROM written WHERE NOT inserted)
       INTO unchanged, errors, v_updated;
