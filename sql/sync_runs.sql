@@ -36,13 +36,15 @@ CREATE OR REPLACE FUNCTION run_batch_limit() RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 1000000 $$;
 
 -- The valid WooCommerce ids of a batch's records, valid records or not (read
--- as the upsert functions read them, record_id()).
+-- as the upsert functions read them, record_id()). The id column is looked up
+-- once (OFFSET 0 keeps the planner from moving the lookup into every record's
+-- expression, where json_id() could not be inlined either).
 CREATE OR REPLACE FUNCTION record_ids(p_entity text, p_records jsonb) RETURNS bigint[]
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT coalesce(array_agg(id), '{}')
       FROM (SELECT json_id(record_id(r, key.id_column)) AS id
               FROM jsonb_array_elements(p_records) AS r,
-                   (SELECT sync_entity_key(p_entity)) AS key (id_column)) AS ids  -- looked up once
+                   (SELECT sync_entity_key(p_entity) OFFSET 0) AS key (id_column)) AS ids
      WHERE id IS NOT NULL
 $$;
 
