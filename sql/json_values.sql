@@ -15,7 +15,7 @@
 -- than their bodies (a text-to-timestamp cast is STABLE). CASE arms are
 -- evaluated in order (unlike AND), which guards each cast.
 
--- The limits, each defined once for the SQL layer (service/checks.py holds
+-- The limits, each defined once for the SQL layer (service/batch/checks.py holds
 -- the HTTP layer's; tests/test_sql_json_values.py checks that they agree).
 
 -- Longest text kept in a name or other short text field.

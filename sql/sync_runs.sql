@@ -11,7 +11,7 @@
 --   SELECT sync_run_abort(store, run);  SELECT sync_run_status(store, run);  SELECT sync_status(store);
 --
 -- Errors a client can act on have SQLSTATEs of their own (the HTTP layer
--- maps them, service/handlers.py); their messages quote ids and numbers only:
+-- maps them, service/http/base.py); their messages quote ids and numbers only:
 --   WR000 bad input   WR001 no such run in the store   WR002 the run is over
 --   WR003 another run is running   WR004 batches missing or not completed
 --   WR005 the run does not cover the entity

@@ -15,7 +15,7 @@
 
 -- One @ between two runs of anything but @ and ASCII whitespace. Spelled
 -- out rather than [:space:], whose meaning beyond ASCII is the locale's;
--- service/checks.py's EMAIL is the same class.
+-- service/batch/checks.py's EMAIL is the same class.
 CREATE OR REPLACE FUNCTION email_address(trimmed text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE

@@ -25,7 +25,7 @@ $$;
 
 -- '<field>: <reason>' for the first invalid field of one line item, else
 -- NULL; the fields in the order the HTTP layer checks them
--- (service/entities.py, LINE_ITEM).
+-- (service/batch/entities.py, LINE_ITEM).
 CREATE OR REPLACE FUNCTION line_item_error(item jsonb) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN jsonb_typeof(item) <> 'object' THEN 'must be a JSON object'

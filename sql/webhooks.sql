@@ -1,4 +1,4 @@
--- WooCommerce's own webhooks (service/webhooks.py; README, WooCommerce webhooks).
+-- WooCommerce's own webhooks (service/http/webhooks.py; docs/webhooks.md).
 --
 -- The secret is kept encrypted under a key the service holds (WEBHOOK_KEY),
 -- never in the clear: both cross pg_stat_activity only for the length of
