@@ -167,16 +167,21 @@ async def connection(pool):
 
 
 # A store's batches in flight are counted by session advisory locks, the one place every worker
-# process and service instance sharing the database sees: slot n of store s is the lock
-# (hashtext('wcsync-inflight'), hashtext(s || ':' || n)), n in 1..STORE_IN_FLIGHT. The first free
-# one is taken without waiting (generate_series yields 1, 2, ... and LIMIT stops at the first lock
-# taken); none free: the store is at its limit.
-TAKE_SLOT = """
+# process and service instance sharing the database sees: slot n of store s is the lock whose
+# 64-bit key is slot_key(s, n) (32-bit keys, hashtext's, let two stores of a few hundred thousand
+# share a slot). The first free one is taken without waiting (generate_series yields 1, 2, ... and
+# LIMIT stops at the first lock taken); none free: the store is at its limit.
+def slot_key(store_id, number):
+    """The SQL expression of slot `number`'s lock key for store `store_id` (SQL expressions too)."""
+    return f"hashtextextended('wcsync-inflight:' || {store_id}::text || ':' || {number}, 0)"
+
+
+TAKE_SLOT = f"""
     SELECT n FROM generate_series(1, %s) AS n
-     WHERE pg_try_advisory_lock(hashtext('wcsync-inflight'), hashtext(%s::text || ':' || n))
+     WHERE pg_try_advisory_lock({slot_key("%s", "n")})
      LIMIT 1
 """
-RELEASE_SLOT = "SELECT pg_advisory_unlock(hashtext('wcsync-inflight'), hashtext(%s::text || ':' || %s))"
+RELEASE_SLOT = f"SELECT pg_advisory_unlock({slot_key('%s', '%s')})"
 
 
 class Slot:
