@@ -544,3 +544,20 @@ async def test_health(http_client, base_url):
     assert response.code == 200
     assert json.loads(response.body) == {"success": True, "data": {"status": "ok", "database": "ok"}}
     assert response.headers["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize(
+    "method, path, headers",
+    [
+        ("GET", "/health", {}),
+        ("GET", "/no/such/path", {}),
+        ("POST", "/api/sync/products", {}),  # no token: 401
+        ("POST", "/api/sync/products", {"Authorization": "Bearer x", "Content-Encoding": "br"}),
+    ],
+)
+@pytest.mark.gen_test
+async def test_no_answer_names_the_server_software(http_client, base_url, method, path, headers):
+    body = b"{}" if method == "POST" else None
+    response = await http_client.fetch(base_url + path, method=method, body=body, headers=headers, raise_error=False)
+    assert response.code < 500
+    assert "Server" not in response.headers
