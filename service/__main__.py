@@ -3,6 +3,7 @@
 import argparse
 import contextlib
 import logging
+import os
 import shutil
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import psycopg2
+import psycopg2.extensions
 
 from .config import Config
 from .db import embedded
@@ -142,7 +144,12 @@ def cmd_psql(config, args):
         if program is None:
             print("psql is not installed (make migrate installs the embedded PostgreSQL's)", file=sys.stderr)
             return 1
-    return subprocess.run([program, config.database_url, *args.psql_args]).returncode or None
+    # The password goes through the environment: on the command line, `ps` would show it to anyone.
+    connection = psycopg2.extensions.parse_dsn(config.database_url)
+    password = connection.pop("password", None)
+    env = os.environ if password is None else {**os.environ, "PGPASSWORD": password}
+    command = [program, psycopg2.extensions.make_dsn(**connection), *args.psql_args]
+    return subprocess.run(command, env=env).returncode or None
 
 
 def cmd_db_url(config, args):

@@ -11,6 +11,7 @@ import psycopg2
 import pytest
 from conftest import WEBHOOK_KEY
 from psycopg2 import sql
+from psycopg2.extensions import make_dsn
 
 from service.__main__ import main
 from service.db.migrate import admin_connection, with_database
@@ -91,6 +92,23 @@ def test_psql_runs_on_the_service_database(cli):
         assert cli("psql", "-XAt", "-o", out.name, "-c", count)[0] is None
         assert out.read() == "1\n"
     assert cli("psql", "-XAtc", "SELECT no_such_column")[0] == 1
+
+
+def test_psql_gets_the_password_through_its_environment_never_its_arguments(cli, query, database_url, monkeypatch):
+    role, password = f"wcsync_psql_{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex}"
+    query(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
+    monkeypatch.setenv("DATABASE_URL", make_dsn(database_url, user=role, password=password))
+    try:
+        with tempfile.NamedTemporaryFile("r") as out:
+            # psql's \! runs a shell whose parent is psql: it writes psql's arguments, then its PGPASSWORD
+            shell = f"\\! tr '\\0' '\\n' < /proc/$PPID/cmdline > {out.name}; echo \"$PGPASSWORD\" >> {out.name}"
+            assert cli("psql", "-X", "-c", shell)[0] is None  # connected as the role
+            *argv, given = out.read().splitlines()
+    finally:
+        query(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+    assert not any(password in argument for argument in argv)
+    assert f"user={role}" in argv[1]
+    assert given == password
 
 
 def test_options_a_command_does_not_take_are_refused(cli):
