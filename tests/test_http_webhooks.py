@@ -6,6 +6,7 @@ wp_json_encode writes it (slashes escaped); the ping is its form-encoded
 `webhook_id=N` without X-WC headers or signature.
 """
 
+import asyncio
 import copy
 import hashlib
 import json
@@ -21,6 +22,7 @@ from service.batch.entities import ENTITIES
 
 from http_helpers import assert_error, nothing_written, signature, wc_json
 from order_cases import V3_ORDER
+from raw_http import head
 from sql_helpers import columns_holding, rows, sync_logs
 from woocommerce_store import Store
 
@@ -426,3 +428,157 @@ async def test_deliveries_are_counted_by_topic_and_outcome_and_no_header_adds_a_
         (("outcome", "applied"), ("topic", "product.updated")): 1,
         (("outcome", "ignored"), ("topic", "other")): 1,
     }
+
+
+# --- What a delivery does comes from its signed body, not from its headers ---
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("entity", RESOURCES)
+@pytest.mark.parametrize("shape", ["resource", "id-and-more"])
+async def test_a_signed_resource_resent_as_deleted_is_ignored_and_deletes_nothing(
+    entity, shape, deliver, webhook_store, query
+):
+    store, secret = webhook_store()
+    resource_name, resource = RESOURCES[entity]
+    body = wc_json(resource) if shape == "resource" else wc_json({"id": resource["id"], "status": "trash"})
+    assert outcome(await deliver(store.id, secret, f"{resource_name}.updated", resource))["outcome"] == "applied"
+    # A captured body and its signature, under another topic and a new delivery id.
+    data = outcome(await deliver(store.id, secret, f"{resource_name}.deleted", body=body))
+    assert data == {"outcome": "ignored", "reason": 'deleted: the body must be only {"id": N}', "syncLogId": None}
+    assert deleted(query, entity, resource["id"], store.id) is False
+    assert [(row["topic"], row["outcome"], row["reason"]) for row in deliveries(query, store.id)][1:] == [
+        (f"{resource_name}.deleted", "ignored", data["reason"])
+    ]
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("entity", RESOURCES)
+@pytest.mark.parametrize("body", [{"id": 5}, {"id": 5, "not_a_field": "x"}], ids=["bare-id", "no-field"])
+async def test_a_signed_bare_id_resent_as_a_resource_is_ignored_and_stores_nothing(
+    entity, body, deliver, webhook_store, query
+):
+    store, secret = webhook_store()
+    resource_name, _ = RESOURCES[entity]
+    events = ["created", "updated"] + (["restored"] if entity != "customers" else [])
+    for event in events:
+        data = outcome(await deliver(store.id, secret, f"{resource_name}.{event}", body))
+        reason = f"{event}: the body holds no {resource_name} field besides its id"
+        assert data == {"outcome": "ignored", "reason": reason, "syncLogId": None}
+    nothing_written(query, store.id)
+    assert [row["outcome"] for row in deliveries(query, store.id)] == ["ignored"] * len(events)
+
+
+@pytest.mark.gen_test
+async def test_a_bare_id_resent_as_restored_does_not_bring_a_deleted_row_back(deliver, webhook_store, query):
+    store, secret = webhook_store()
+    assert outcome(await deliver(store.id, secret, "product.created", PRODUCT))["outcome"] == "applied"
+    bare = {"id": PRODUCT["id"]}
+    assert outcome(await deliver(store.id, secret, "product.deleted", bare))["outcome"] == "deleted"
+    assert outcome(await deliver(store.id, secret, "product.restored", bare))["outcome"] == "ignored"
+    assert deleted(query, "products", PRODUCT["id"], store.id) is True
+    assert len(sync_logs(query, store.id)) == 1
+
+
+# --- Headers are bounded before the body is read ---
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize(
+    "header, value",
+    [
+        ("X-WC-Webhook-Delivery-ID", "a" * 65),
+        ("X-WC-Webhook-Delivery-ID", "a" * 10_000),
+        ("X-WC-Webhook-Delivery-ID", "d41d8cd9 8f00"),
+        ("X-WC-Webhook-Delivery-ID", "d41d8cd9é"),
+        ("X-WC-Webhook-Topic", "product.updated" + "x" * 190),
+        ("X-WC-Webhook-Topic", "product.updatéd"),
+        ("X-WC-Webhook-Resource", "p" * 201),
+        ("X-WC-Webhook-Event", "e" * 201),
+        ("X-WC-Webhook-ID", "0"),
+        ("X-WC-Webhook-ID", "-7"),
+        ("X-WC-Webhook-ID", "1" * 19),
+        ("X-WC-Webhook-Source", "https://shop.example/" + "x" * 2048),
+    ],
+)
+async def test_a_header_not_as_woocommerce_sends_it_is_400_before_anything(
+    header, value, deliver, post, webhook_store, query
+):
+    store, secret = webhook_store()
+    body = wc_json({"id": PRODUCT["id"]})
+    headers = {
+        "Content-Type": "application/json",
+        "X-WC-Webhook-Topic": "product.deleted",
+        "X-WC-Webhook-Signature": signature(secret, body),
+        header: value,
+    }
+    assert outcome(await deliver(store.id, secret, "product.created", PRODUCT))["outcome"] == "applied"
+    response = await post(f"/api/webhooks/woocommerce/{store.id}", body, headers=headers)
+    message = assert_error(response, 400, "bad_request")
+    assert message.startswith(f"{header} must be") and value not in message
+    assert deleted(query, "products", PRODUCT["id"], store.id) is False
+    assert len(deliveries(query, store.id)) == 1
+    # Refused before the store is looked up: the same for a URL of no store.
+    response = await post(f"/api/webhooks/woocommerce/{uuid.uuid4()}", body, headers=headers)
+    assert_error(response, 400, "bad_request")
+
+
+@pytest.mark.gen_test
+async def test_the_longest_headers_woocommerce_could_send_are_taken(deliver, post, webhook_store, query):
+    store, secret = webhook_store()
+    body = wc_json(PRODUCT)
+    topic = "action." + "a" * 193
+    headers = {
+        "X-WC-Webhook-Topic": topic,
+        "X-WC-Webhook-Resource": "action",
+        "X-WC-Webhook-Event": "a" * 193,
+        "X-WC-Webhook-ID": "9" * 18,
+        "X-WC-Webhook-Delivery-ID": "f" * 64,
+        "X-WC-Webhook-Source": "https://shop.example/" + "x" * 2027,
+        "X-WC-Webhook-Signature": signature(secret, body),
+    }
+    data = outcome(await post(f"/api/webhooks/woocommerce/{store.id}", body, headers=headers))
+    assert (data["outcome"], data["reason"]) == ("ignored", "topic not stored")
+    [row] = deliveries(query, store.id)
+    assert (row["delivery_id"], row["topic"]) == ("f" * 64, topic)
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize(
+    "topic, body, expected",
+    [
+        ("product.updated", wc_json({**PRODUCT, "name": "Blue\u0000Widget"}), "invalid"),
+        ("product.updated", wc_json({**PRODUCT, "sku\u0000": "x"}), "applied"),  # a key not read
+        ("customer.updated", wc_json(CUSTOMER).replace(b'"id":', b'"id":\x00', 1), "invalid"),
+        ("order.deleted", b'{"id": 12}\x00', "invalid"),
+    ],
+    ids=["escaped-in-a-value", "escaped-in-a-key", "raw-byte", "raw-byte-after-the-id"],
+)
+async def test_a_nul_in_the_body_is_never_a_500(topic, body, expected, deliver, webhook_store, query):
+    store, secret = webhook_store()
+    data = outcome(await deliver(store.id, secret, topic, body=body))
+    assert data["outcome"] == expected
+    [row] = deliveries(query, store.id)
+    assert row["outcome"] == data["outcome"]
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("header", ["X-WC-Webhook-Delivery-ID", "X-WC-Webhook-Topic", "X-WC-Webhook-ID"])
+async def test_a_nul_in_a_header_is_never_a_500(header, http_server, http_port, webhook_store, query):
+    store, secret = webhook_store()
+    body = wc_json(PRODUCT)
+    headers = {
+        "Content-Type": "application/json",
+        "Content-Length": str(len(body)),
+        "Connection": "close",
+        "X-WC-Webhook-Topic": "product.updated",
+        "X-WC-Webhook-Signature": signature(secret, body),
+        header: "a\x00b",
+    }
+    reader, writer = await asyncio.open_connection("127.0.0.1", http_port)
+    writer.write(head("POST", f"/api/webhooks/woocommerce/{store.id}", headers) + body)
+    answer = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 400 ")  # Tornado's own, before any handler: no envelope
+    nothing_written(query, store.id)
+    assert deliveries(query, store.id) == []

@@ -32,7 +32,22 @@ TOPIC_ENTITIES = {entity.webhook_resource: entity for entity in ENTITIES.values(
 RESOURCE_EVENTS = {"created", "updated", "restored"}
 # WooCommerce's ping when a webhook is saved: this body, no X-WC-Webhook-* header, no signature.
 PING = re.compile(rb"webhook_id=[0-9]+")
-DIGITS = re.compile(r"[0-9]{1,19}")
+# Each X-WC-Webhook header's form, checked before the body is read: what WooCommerce sends
+# (class-wc-webhook.php), with room to spare. The delivery id is wp_hash()'s 32 hex digits (64
+# would hold a longer hash); a topic, its resource and its event fit WooCommerce's own
+# varchar(200) topic column; the source is the site's URL. Past these, a value is not
+# WooCommerce's, and a long delivery id or topic would fail the delivery's record after the
+# change was applied (a btree index entry holds at most ~2.7 KB).
+PRINTABLE = r"[ -~]"
+HEADER_FORMS = {
+    "X-WC-Webhook-Topic": (re.compile(PRINTABLE + "{1,200}"), "1 to 200 printable ASCII characters"),
+    "X-WC-Webhook-Resource": (re.compile(PRINTABLE + "{1,200}"), "1 to 200 printable ASCII characters"),
+    "X-WC-Webhook-Event": (re.compile(PRINTABLE + "{1,200}"), "1 to 200 printable ASCII characters"),
+    # up to 18 digits, so always a bigint: WooCommerce's webhook ids are its table's row ids
+    "X-WC-Webhook-ID": (re.compile(r"[1-9][0-9]{0,17}"), "a positive integer of at most 18 digits"),
+    "X-WC-Webhook-Delivery-ID": (re.compile(r"[0-9A-Za-z_.:-]{1,64}"), "1 to 64 letters, digits or - _ . :"),
+    "X-WC-Webhook-Source": (re.compile(PRINTABLE + "{1,2048}"), "a URL of at most 2048 printable ASCII characters"),
+}
 # What a URL of no store's checks signatures against, so that it costs what a store's does.
 NO_SECRET = secrets.token_urlsafe(32)
 
@@ -74,9 +89,19 @@ def is_ping(headers, body):
     return PING.fullmatch(body) is not None and not any(name.lower().startswith("x-wc-webhook-") for name in headers)
 
 
-def header_id(value):
-    """X-WC-Webhook-ID as a number, or None."""
-    return valid_id(int(value)) if value and DIGITS.fullmatch(value.strip()) else None
+def header_problem(headers):
+    """Why an X-WC-Webhook header is not as WooCommerce sends it (naming the header, not its value), or None."""
+    for name, (form, described) in HEADER_FORMS.items():
+        value = headers.get(name)
+        if value is not None and form.fullmatch(value) is None:
+            return f"{name} must be {described}."
+    return None
+
+
+def holds_fields(record, entity):
+    """Whether record has a field of the entity besides the id, as every resource WooCommerce
+    sends (the whole of a GET of it) does, and no deletion's body does."""
+    return any(name in record for name in entity.fields_read if name not in ("id", entity.id_field))
 
 
 def not_found():
@@ -90,6 +115,9 @@ class WooCommerceWebhookHandler(BodyHandler):
         super().prepare()
         if self.request.method != "POST":
             raise tornado.web.HTTPError(405)
+        problem = header_problem(self.request.headers)
+        if problem:
+            raise ApiError(400, "bad_request", problem)
         self.accept_body(gzipped=False)  # WooCommerce never compresses, and signs the bytes it sends
 
     async def post(self, store_id):
@@ -102,10 +130,11 @@ class WooCommerceWebhookHandler(BodyHandler):
             self.answer({"outcome": "ping"})
             return
         self.store_id = self.verified(store, body)
+        webhook_id = headers.get("X-WC-Webhook-ID")  # digits, if there (header_problem)
         delivery = Delivery(
             topic=headers.get("X-WC-Webhook-Topic", ""),
             delivery_id=headers.get("X-WC-Webhook-Delivery-ID"),
-            webhook_id=header_id(headers.get("X-WC-Webhook-ID")),
+            webhook_id=webhook_id and int(webhook_id),
             body_sha256=hashlib.sha256(body).hexdigest(),
         )
         await self.handle(delivery, body)
@@ -184,8 +213,18 @@ class WooCommerceWebhookHandler(BodyHandler):
             record = None
         if not isinstance(record, dict):
             delivery.outcome, delivery.reason = "invalid", "body: must be a JSON object"
+        elif event == "deleted" and record.keys() != {"id"}:
+            # The topic header is not signed, the body is: only a body WooCommerce sends for a
+            # deletion (build_payload: {"id": N}, nothing else) may delete, never a resource.
+            delivery.outcome, delivery.reason = "ignored", 'deleted: the body must be only {"id": N}'
         elif event == "deleted":
             await self.mark_deleted(delivery, entity, record)
+        elif not holds_fields(record, entity):
+            # A bare id (a deletion's body, resent under another topic) is no resource to store.
+            delivery.outcome, delivery.reason = (
+                "ignored",
+                f"{event}: the body holds no {entity.webhook_resource} field besides its id",
+            )
         elif record.get("type") == "variation":
             # WooCommerce's product listing, which full sync runs send, has no variations either.
             delivery.outcome, delivery.reason = "ignored", "a variation is not stored (its parent product is)"
