@@ -1,11 +1,14 @@
 """POST /api/webhooks/woocommerce/<store_id>: WooCommerce's own webhooks (docs/webhooks.md).
 
+The X-WC-Webhook headers are checked first (400), before the body is read.
 The body is read whole (within MAX_BODY_BYTES), then its signature is
 checked over the raw bytes, before anything of it is parsed. A delivery
 whose signature holds is answered 200 whatever it carries (past five failed
 deliveries WooCommerce disables the webhook), with its outcome, which
-webhook_deliveries records. A resource goes through the sync routes' path
-as a batch of one: the same validation, the same SQL function, a sync log.
+webhook_deliveries records. What it does comes from the signed body, not
+from the unsigned topic alone: deleted only for a bare {"id": N}. A resource
+goes through the sync routes' path as a batch of one: the same validation,
+the same SQL function, a sync log.
 """
 
 import base64
