@@ -16,7 +16,7 @@ import psycopg2
 import psycopg2.extensions
 
 from .config import Config
-from .db import embedded
+from .db import StatementLogging, embedded
 from .db.migrate import migrate
 from .http import logs, server, workers
 from .http.auth import hash_token, new_token
@@ -245,7 +245,7 @@ def main(argv=None):
     except embedded.EmbeddedError as exc:
         print(f"embedded PostgreSQL: {exc}", file=sys.stderr)
         return 1
-    except (workers.PortInUse, server.EntitiesDiffer) as exc:
+    except (workers.PortInUse, server.EntitiesDiffer, StatementLogging) as exc:
         print(exc, file=sys.stderr)
         return 1
 

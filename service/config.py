@@ -43,6 +43,9 @@ class Config:
     webhook_key: str = field(default="", repr=False)
     # text, or json: one JSON object a line (service/http/logs.py).
     log_format: str = "text"
+    # Run even where the database role cannot turn PostgreSQL's statement log off (service/db,
+    # keep_statements_out_of_the_server_log): batches, emails included, may then reach that log.
+    allow_statement_logging: bool = False
     # Set: GET /metrics needs 'Authorization: Bearer <it>'. Empty: open, as Prometheus scrapes by default.
     metrics_token: str = field(default="", repr=False)
 
@@ -53,5 +56,13 @@ class Config:
         for setting in fields(cls):
             raw = environ.get(setting.name.upper())
             if raw is not None:
-                values[setting.name] = setting.type(raw)
+                values[setting.name] = flag(setting.name, raw) if setting.type is bool else setting.type(raw)
         return cls(**values)
+
+
+def flag(name, raw):
+    """A yes/no setting: 1 or 0 (true/false, yes/no, empty: no)."""
+    value = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False, "": False}.get(raw.lower())
+    if value is None:
+        raise ValueError(f"{name.upper()} must be 1 or 0, not {raw!r}")
+    return value

@@ -1,3 +1,5 @@
+import pytest
+
 from service.config import Config
 from service.http.auth import bearer_token, hash_token, new_token
 
@@ -11,6 +13,13 @@ def test_settings_from_environment():
     assert config.max_batch_records == 10
     assert config.shutdown_timeout_s == 2.5
     assert config.max_body_bytes == 10 * 1024 * 1024
+
+
+def test_a_yes_no_setting_is_1_or_0():
+    assert Config.from_env({"ALLOW_STATEMENT_LOGGING": "1"}).allow_statement_logging is True
+    assert Config.from_env({"ALLOW_STATEMENT_LOGGING": "0"}).allow_statement_logging is False
+    with pytest.raises(ValueError, match="ALLOW_STATEMENT_LOGGING must be 1 or 0"):
+        Config.from_env({"ALLOW_STATEMENT_LOGGING": "maybe"})
 
 
 def test_defaults():

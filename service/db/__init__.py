@@ -7,6 +7,7 @@ own transaction; a batch's upserts are one function call, hence atomic.
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 import aiopg
 import psycopg2
 import psycopg2.errors
-from psycopg2.extensions import QuotedString
+from psycopg2.extensions import QuotedString, quote_ident
 
 log = logging.getLogger("wcsync.db")
 
@@ -29,7 +30,9 @@ async def create_pool(config):
         timeout=config.statement_timeout_ms / 1000 + 10,
         # UTF8: the batches' JSON is sent as the UTF-8 bytes it was written in (write_batch)
         options=f"-c statement_timeout={config.statement_timeout_ms} -c client_encoding=UTF8",
-        on_connect=keep_statements_out_of_the_server_log,
+        on_connect=functools.partial(
+            keep_statements_out_of_the_server_log, allow_statement_logging=config.allow_statement_logging
+        ),
     )
     pool.waiting = 0  # callers of connection() without one yet (GET /metrics); aiopg counts none
     # Callers are served in the order they came (acquire): aiopg hands a connection given back to
@@ -42,23 +45,39 @@ async def create_pool(config):
     return pool
 
 
-async def keep_statements_out_of_the_server_log(conn):
-    """Stops PostgreSQL from logging a failed statement's text.
+# What each session sets so that PostgreSQL logs none of the service's statements: psycopg2 sends
+# parameters inside the statement, so a logged batch (slow, failed, or any under log_statement)
+# would put its records, emails included, in the server log.
+NO_STATEMENT_LOG = {"log_min_duration_statement": "-1", "log_statement": "none", "log_min_error_statement": "panic"}
 
-    psycopg2 sends parameters inside the statement, so a batch that fails
-    (statement timeout, deadlock) would otherwise put its records, emails
-    included, in the server log (log_min_error_statement = error). Setting it
-    needs a superuser or, on PostgreSQL 15, `GRANT SET ON PARAMETER
-    log_min_error_statement TO <role>`; without either, a warning says so.
-    """
+
+class StatementLogging(RuntimeError):
+    """The service's role cannot turn the statement log off: the command line says so in one line."""
+
+
+async def keep_statements_out_of_the_server_log(conn, allow_statement_logging=False):
+    """Sets NO_STATEMENT_LOG on a new connection of the pool. Each needs a superuser or, on
+    PostgreSQL 15+, `GRANT SET ON PARAMETER`; without it, StatementLogging, or only a warning
+    when ALLOW_STATEMENT_LOGGING is set."""
+    refused = []
     async with conn.cursor() as cur:
-        try:
-            await cur.execute("SET log_min_error_statement = panic")
-        except psycopg2.errors.InsufficientPrivilege:
-            log.warning(
-                "cannot set log_min_error_statement: failed statements, with their data, "
-                "may reach the PostgreSQL log (see docs/operations.md, Settings)"
-            )
+        for name, value in NO_STATEMENT_LOG.items():
+            try:
+                await cur.execute(f"SET {name} = {value}")
+            except psycopg2.errors.InsufficientPrivilege:
+                refused.append(name)
+    if not refused:
+        return
+    role = quote_ident(conn.raw.info.user, conn.raw)
+    message = (
+        f"PostgreSQL may log the service's statements, with their data: role {role} cannot set "
+        f"{', '.join(refused)}; as a superuser, run GRANT SET ON PARAMETER {', '.join(refused)} TO {role} "
+        "(or set ALLOW_STATEMENT_LOGGING=1 to run all the same)"
+    )
+    if not allow_statement_logging:
+        conn.close()
+        raise StatementLogging(message)
+    log.warning(message)
 
 
 @dataclass
