@@ -89,13 +89,17 @@ def other_database(database_url):
     return url
 
 
-def test_a_server_whose_database_names_other_entities_refuses_to_start(other_database):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_server_whose_database_names_other_entities_refuses_to_start_in_one_line(other_database, workers):
     with closing(psycopg2.connect(other_database)) as conn, conn, conn.cursor() as cur:
-        cur.execute("INSERT INTO entities VALUES ('coupons', 'wc_coupon_id', 'upsert_coupon_rows', 5)")
-    env = {"DATABASE_URL": other_database, "PORT": "0", "PATH": "/usr/bin:/bin"}
+        cur.execute(
+            "INSERT INTO entities VALUES ('coupons', 'wc_coupon_id', 'upsert_coupon_rows', 5) ON CONFLICT DO NOTHING"
+        )
+    env = {"DATABASE_URL": other_database, "PORT": "0", "WORKERS": workers, "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
         [sys.executable, "-m", "service", "serve"], env=env, capture_output=True, text=True, timeout=30
     )
     assert done.returncode == 1
-    assert done.stderr.splitlines()[-1].startswith("the database's entities [('categories', 'wc_category_id'), (")
-    assert "run `python -m service migrate` with this version of the service" in done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith("the database's entities [('categories', 'wc_category_id'), (")
+    assert line.endswith("run `python -m service migrate` with this version of the service")

@@ -25,13 +25,7 @@ async def serve(config, stopping, ready=None, sockets=None):
     loop = asyncio.get_running_loop()
     previous_handler = loop.get_exception_handler()
     loop.set_exception_handler(log_loop_exception)
-    pool = await db.create_pool(config)
-    try:
-        await must_know_the_same_entities(pool)
-    except BaseException:
-        pool.close()
-        await pool.wait_closed()
-        raise
+    pool = await checked_pool(config)
     app = Application(config, pool)
     server = make_server(app, config)
     if sockets:
@@ -59,6 +53,26 @@ async def serve(config, stopping, ready=None, sockets=None):
 
 class EntitiesDiffer(RuntimeError):
     """The database's entities are not the service's: the command line says so in one line."""
+
+
+async def checked_pool(config):
+    """The pool, once the database is one the service can serve: its sessions keep statements out
+    of the server log (db.StatementLogging) and it names the service's entities (EntitiesDiffer)."""
+    pool = await db.create_pool(config)
+    try:
+        await must_know_the_same_entities(pool)
+    except BaseException:
+        pool.close()
+        await pool.wait_closed()
+        raise
+    return pool
+
+
+async def check_database(config):
+    """checked_pool()'s checks alone, for the parent of WORKERS processes: a refusal is then one line."""
+    pool = await checked_pool(config)
+    pool.close()
+    await pool.wait_closed()
 
 
 async def must_know_the_same_entities(pool):

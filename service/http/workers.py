@@ -51,6 +51,7 @@ def run(config, sockets):
     if count == 1:
         asyncio.run(server.run(config, sockets))
         return 0
+    asyncio.run(server.check_database(config))  # before the fork: a refusal is one line, not one per worker
     # Blocked until every worker is known, so that none misses the signal.
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     workers = set()
