@@ -16,18 +16,19 @@ import orjson
 from .compiled_validator import CompiledValidator
 
 
-def _reject_constant(name):
+def reject_constant(name):
+    """json's parse_constant: NaN and Infinity, which JSON does not have, are refused."""
     raise ValueError(f"{name} is not valid JSON")
 
 
 def parse_json(raw):
     """A request body's JSON. Numbers with a fraction or an exponent become Decimals, so that
     amounts stay exact; NaN and Infinity, which JSON does not have, are refused (ValueError)."""
-    return json.loads(raw, parse_constant=_reject_constant, parse_float=Decimal)
+    return json.loads(raw, parse_constant=reject_constant, parse_float=Decimal)
 
 
 # parse_json()'s decoder, for decoding a body one value at a time (body.parse_batch).
-EXACT_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=Decimal)
+EXACT_DECODER = json.JSONDecoder(parse_constant=reject_constant, parse_float=Decimal)
 
 
 @dataclass

@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from ..batch.validation import _reject_constant  # NaN and Infinity, which JSON does not have
+from ..batch.validation import reject_constant
 from . import openapi
 from .base import ApiError
 
@@ -66,7 +66,7 @@ class RunBodySchema:
         try:
             text = data.decode("utf-8")
             # Plain floats: a count written 5.0 is a float that JSON Schema's integer admits.
-            body = json.loads(text, parse_constant=_reject_constant) if text.strip() else {}
+            body = json.loads(text, parse_constant=reject_constant) if text.strip() else {}
         except (ValueError, RecursionError):  # UnicodeDecodeError included
             raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
         # The first error in the schema's keyword order: the schemas check what is cheap and the keys
