@@ -48,13 +48,14 @@ BEGIN
 END
 $$;
 
--- Whether the store has recorded this delivery: the same delivery id and the same body.
-CREATE OR REPLACE FUNCTION webhook_delivery_seen(p_store_id uuid, p_delivery_id text, p_body_sha256 text)
+-- Whether the store has recorded this delivery: the same delivery id, topic and body.
+CREATE OR REPLACE FUNCTION webhook_delivery_seen(p_store_id uuid, p_delivery_id text, p_topic text,
+                                                 p_body_sha256 text)
 RETURNS boolean
 LANGUAGE sql STABLE AS $$
     SELECT EXISTS (SELECT FROM webhook_deliveries
-                    WHERE store_id = p_store_id AND delivery_id = p_delivery_id AND body_sha256 = p_body_sha256
-                      AND outcome <> 'duplicate')
+                    WHERE store_id = p_store_id AND delivery_id = p_delivery_id AND topic = p_topic
+                      AND body_sha256 = p_body_sha256 AND outcome <> 'duplicate')
 $$;
 
 -- Records a delivery and returns the outcome recorded: p_outcome, or
@@ -70,7 +71,7 @@ BEGIN
                                     wc_id, sync_log_id)
     VALUES (p_store_id, p_delivery_id, p_webhook_id, p_topic, p_body_sha256, p_outcome, p_reason,
             p_wc_id, p_sync_log_id)
-    ON CONFLICT (store_id, delivery_id, body_sha256) WHERE outcome <> 'duplicate' DO NOTHING;
+    ON CONFLICT (store_id, delivery_id, topic, body_sha256) WHERE outcome <> 'duplicate' DO NOTHING;
     IF FOUND THEN
         RETURN p_outcome;
     END IF;

@@ -454,6 +454,25 @@ async def test_a_signed_resource_resent_as_deleted_is_ignored_and_deletes_nothin
 
 @pytest.mark.gen_test
 @pytest.mark.parametrize("entity", RESOURCES)
+async def test_a_replay_under_another_topic_first_does_not_make_the_genuine_delivery_a_duplicate(
+    entity, deliver, webhook_store, query
+):
+    """Seen before means the same delivery id, topic and body: a captured body resent under
+    another topic before the genuine delivery arrives is ignored, and the genuine one applies."""
+    store, secret = webhook_store()
+    resource_name, resource = RESOURCES[entity]
+    delivery_id = "d" * 32
+    replay = outcome(await deliver(store.id, secret, f"{resource_name}.deleted", resource, delivery_id=delivery_id))
+    assert replay["outcome"] == "ignored"
+    genuine = outcome(await deliver(store.id, secret, f"{resource_name}.updated", resource, delivery_id=delivery_id))
+    assert genuine["outcome"] == "applied"
+    again = outcome(await deliver(store.id, secret, f"{resource_name}.updated", resource, delivery_id=delivery_id))
+    assert again["outcome"] == "duplicate"
+    assert len(rows(query, entity, store.id)) == 1 and deleted(query, entity, resource["id"], store.id) is False
+
+
+@pytest.mark.gen_test
+@pytest.mark.parametrize("entity", RESOURCES)
 @pytest.mark.parametrize("body", [{"id": 5}, {"id": 5, "not_a_field": "x"}], ids=["bare-id", "no-field"])
 async def test_a_signed_bare_id_resent_as_a_resource_is_ignored_and_stores_nothing(
     entity, body, deliver, webhook_store, query

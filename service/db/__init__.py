@@ -410,8 +410,13 @@ async def webhook_secret(pool, store_id, key):
     return await fetch_one(pool, "SELECT status, secret FROM webhook_secret(%s, %s)", (store_id, key))
 
 
-async def delivery_seen(pool, store_id, delivery_id, body_sha256):
-    (seen,) = await fetch_one(pool, "SELECT webhook_delivery_seen(%s, %s, %s)", (store_id, delivery_id, body_sha256))
+async def delivery_seen(pool, store_id, delivery):
+    """Whether the store has recorded a webhooks.Delivery of the same id, topic and body."""
+    (seen,) = await fetch_one(
+        pool,
+        "SELECT webhook_delivery_seen(%s, %s, %s, %s)",
+        (store_id, delivery.delivery_id, delivery.topic, delivery.body_sha256),
+    )
     return seen
 
 

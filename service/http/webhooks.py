@@ -203,8 +203,8 @@ class WooCommerceWebhookHandler(BodyHandler):
 
     async def handle(self, delivery, body):
         """Sets the delivery's outcome (and reason, id, sync log), applying it unless seen before."""
-        if await self.database(db.delivery_seen(self.pool, self.store_id, delivery.delivery_id, delivery.body_sha256)):
-            delivery.outcome, delivery.reason = "duplicate", "seen before: the same delivery id and body"
+        if await self.database(db.delivery_seen(self.pool, self.store_id, delivery)):
+            delivery.outcome, delivery.reason = "duplicate", "seen before: the same delivery id, topic and body"
             return
         entity, event = delivery.entity, delivery.topic.partition(".")[2]
         if entity is None:
