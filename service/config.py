@@ -20,6 +20,12 @@ class Config:
     # so that clients which send their whole body before reading (Python's
     # http.client, requests) get the answer instead of a reset connection.
     linger_bytes: int = 40 * 1024 * 1024
+    # A webhook delivery's body (WooCommerce's largest resource, an order of hundreds of items,
+    # is some hundreds of KB): larger is 413, answered at once, nothing lingered for.
+    webhook_max_body_bytes: int = 2 * 1024 * 1024
+    # The bytes of webhook bodies not yet verified (their signature unchecked) held at once by a
+    # process; a delivery past it gets 503. Bounds what unauthenticated clients cost in memory.
+    webhook_body_budget_bytes: int = 32 * 1024 * 1024
     # A request's headers, and then its body, must arrive within these; a
     # slow or half-open connection is closed.
     header_timeout_s: float = 10.0

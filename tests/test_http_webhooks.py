@@ -199,7 +199,7 @@ async def test_a_delivery_touches_only_its_own_stores_rows(deliver, webhook_stor
 
 
 @pytest.mark.gen_test
-async def test_an_unknown_store_is_404_after_the_body_is_read(deliver, post, make_store, query):
+async def test_an_unknown_store_is_404_before_the_body_is_read(deliver, post, make_store, query):
     without_secret = make_store()
     for store_id in (str(uuid.uuid4()), "not-a-store", without_secret.id):
         response = await deliver(store_id, "any", "product.created", PRODUCT)

@@ -10,6 +10,7 @@ from .metrics import Metrics
 from .ops import HealthHandler, MetricsHandler, OpenApiHandler
 from .runs import ROUTES as RUN_ROUTES
 from .webhooks import ROUTES as WEBHOOK_ROUTES
+from .webhooks import UnverifiedBodies
 
 
 class NoServerHeader(tornado.web.OutputTransform):
@@ -24,13 +25,15 @@ class NoServerHeader(tornado.web.OutputTransform):
 class Application(tornado.web.Application):
     """The service. Handlers reach what they share through self.application:
     the configuration, the database pool, the sync requests in flight
-    (not yet answered), which a graceful shutdown waits for, and the metrics."""
+    (not yet answered), which a graceful shutdown waits for, the webhook bodies not yet verified,
+    and the metrics."""
 
     def __init__(self, config, pool):
         self.config = config
         self.pool = pool
         self.in_flight = set()
         self.metrics = Metrics(pool, self.in_flight)
+        self.unverified_webhook_bodies = UnverifiedBodies(config.webhook_body_budget_bytes, self.metrics)
         routes = [(rf"/api/sync/{name}", BatchHandler, {"entity": entity}) for name, entity in ENTITIES.items()]
         routes += [
             *RUN_ROUTES,

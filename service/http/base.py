@@ -229,15 +229,19 @@ class BodyHandler(JsonHandler):
         self.body = None  # a BodyBuffer while the body arrives
         self.received = 0  # bytes on the wire, gzipped or not
 
+    def body_limit(self):
+        """The most bytes of body the route takes."""
+        return self.config.max_body_bytes
+
     def accept_body(self, gzipped):
-        self.body = BodyBuffer(self.config.max_body_bytes, gzipped)
+        self.body = BodyBuffer(self.body_limit(), gzipped)
         if int(self.request.headers.get("Content-Length", 0)) > self.lingering_limit():
             raise self.too_large_error()
         self.application.in_flight.add(self)
 
     def lingering_limit(self):
-        """How much of a body is read at most: past max_body_bytes, only so that the client reads the 413."""
-        return self.config.max_body_bytes + self.config.linger_bytes
+        """How much of a body is read at most: past body_limit(), only so that the client reads the 413."""
+        return self.body_limit() + self.config.linger_bytes
 
     def on_finish(self):
         self.application.in_flight.discard(self)
@@ -256,7 +260,7 @@ class BodyHandler(JsonHandler):
             self.send_error(error.status_code, exc_info=(ApiError, error, None))
 
     def too_large_error(self):
-        return ApiError(413, "payload_too_large", f"The request body exceeds {self.config.max_body_bytes} bytes.")
+        return ApiError(413, "payload_too_large", f"The request body exceeds {self.body_limit()} bytes.")
 
     def raw_body(self):
         """The whole body, gunzipped; 413 when over the limit, 400 when its gzip is broken."""

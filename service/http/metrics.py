@@ -40,6 +40,16 @@ class Metrics:
             ["topic", "outcome"],
             registry=self.registry,
         )
+        self.webhook_bodies_refused = Counter(
+            "wcsync_webhook_bodies_refused",
+            "Webhook deliveries answered 503 mid-body: the process's budget of unverified webhook bytes was spent.",
+            registry=self.registry,
+        )
+        self.webhook_bodies_abandoned = Counter(
+            "wcsync_webhook_bodies_abandoned",
+            "Webhook deliveries whose client closed the connection before the whole body was sent.",
+            registry=self.registry,
+        )
         self.registry.register(StateCollector(pool, in_flight))
 
     def request(self, route, status):

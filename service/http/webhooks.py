@@ -1,8 +1,9 @@
 """POST /api/webhooks/woocommerce/<store_id>: WooCommerce's own webhooks (docs/webhooks.md).
 
-The X-WC-Webhook headers are checked first (400), before the body is read.
-The body is read whole (within MAX_BODY_BYTES), then its signature is
-checked over the raw bytes, before anything of it is parsed. A delivery
+The X-WC-Webhook headers (400) and the store in the path (404) are checked
+first, before a byte of the body is read. The body is read whole (within
+WEBHOOK_MAX_BODY_BYTES, and the process's budget of unverified bytes), then
+its signature is checked over the raw bytes, before anything of it is parsed. A delivery
 whose signature holds is answered 200 whatever it carries (past five failed
 deliveries WooCommerce disables the webhook), with its outcome, which
 webhook_deliveries records. What it does comes from the signed body, not
@@ -17,6 +18,7 @@ import hmac
 import logging
 import re
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -25,7 +27,7 @@ import tornado.web
 from .. import db
 from ..batch.entities import ENTITIES
 from ..batch.validation import parse_json, project, validate_batch
-from .base import ApiError, BodyHandler
+from .base import RETRY_AFTER_SECONDS, ApiError, BodyHandler
 from .batches import batch_failed, valid_id
 
 log = logging.getLogger("wcsync.webhooks")
@@ -51,8 +53,8 @@ HEADER_FORMS = {
     "X-WC-Webhook-Delivery-ID": (re.compile(r"[0-9A-Za-z_.:-]{1,64}"), "1 to 64 letters, digits or - _ . :"),
     "X-WC-Webhook-Source": (re.compile(PRINTABLE + "{1,2048}"), "a URL of at most 2048 printable ASCII characters"),
 }
-# What a URL of no store's checks signatures against, so that it costs what a store's does.
-NO_SECRET = secrets.token_urlsafe(32)
+# At most one warning line per kind and this many seconds: a flood is one line, with its count.
+WARNING_INTERVAL_S = 10.0
 
 
 @dataclass
@@ -107,12 +109,61 @@ def holds_fields(record, entity):
     return any(name in record for name in entity.fields_read if name not in ("id", entity.id_field))
 
 
+class ThrottledWarning:
+    """A warning logged at most once per WARNING_INTERVAL_S, counting the occurrences it stands for."""
+
+    def __init__(self, message):
+        self.message = message
+        self.unlogged = 0
+        self.next_line_at = 0.0
+
+    def warn(self, *args):
+        self.unlogged += 1
+        now = time.monotonic()
+        if now >= self.next_line_at:
+            log.warning(self.message + " (%d times since the last such line)", *args, self.unlogged)
+            self.unlogged, self.next_line_at = 0, now + WARNING_INTERVAL_S
+
+
+class UnverifiedBodies:
+    """The bytes of webhook bodies received and not yet verified, across the process, kept within
+    a budget: anyone who knows a store's delivery URL can send them, unauthenticated."""
+
+    def __init__(self, budget, metrics):
+        self.budget = budget
+        self.held = 0
+        self.metrics = metrics
+        self.refusals = ThrottledWarning("webhook delivery refused with 503: %d bytes of unverified bodies held")
+        self.abandonments = ThrottledWarning("webhook delivery abandoned by its client mid-body")
+
+    def take(self, size):
+        """Whether size more bytes fit in the budget; they are counted if so, refused (logged, counted) if not."""
+        if self.held + size > self.budget:
+            self.metrics.webhook_bodies_refused.inc()
+            self.refusals.warn(self.held)
+            return False
+        self.held += size
+        return True
+
+    def give_back(self, size):
+        self.held -= size
+
+    def abandoned(self):
+        self.metrics.webhook_bodies_abandoned.inc()
+        self.abandonments.warn()
+
+
 def not_found():
     return ApiError(404, "not_found", "No webhook endpoint for this store.")
 
 
 class WooCommerceWebhookHandler(BodyHandler):
     route = "/api/webhooks/woocommerce/{store_id}"
+
+    def initialize(self):
+        super().initialize()
+        self.store = None  # (store id, status, webhook secret), once prepare() found it
+        self.budgeted = 0  # bytes of this body counted in the application's unverified_webhook_bodies
 
     async def prepare(self):
         super().prepare()
@@ -121,18 +172,57 @@ class WooCommerceWebhookHandler(BodyHandler):
         problem = header_problem(self.request.headers)
         if problem:
             raise ApiError(400, "bad_request", problem)
+        # Before a byte of the body is read: a URL of no store costs one query, no memory. Tornado
+        # then sends the answer and closes the connection, the body unread.
+        self.store = await self.store_secret(self.path_args[0])
+        if self.store is None:
+            raise not_found()
         self.accept_body(gzipped=False)  # WooCommerce never compresses, and signs the bytes it sends
+
+    def body_limit(self):
+        return self.config.webhook_max_body_bytes
+
+    def lingering_limit(self):
+        # None of an over-long body is read for anyone unauthenticated: WooCommerce's bodies are far
+        # smaller, and the Content-Length it sends gets the 413 before the body is read at all.
+        return self.body_limit()
+
+    def data_received(self, chunk):
+        if not self.application.unverified_webhook_bodies.take(len(chunk)):
+            self.release_budget()
+            error = ApiError(
+                503,
+                "service_unavailable",
+                "Too many webhook deliveries are arriving at once; retry later.",
+                {"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+            self.send_error(error.status_code, exc_info=(ApiError, error, None))
+            return
+        self.budgeted += len(chunk)
+        super().data_received(chunk)
+
+    def release_budget(self):
+        self.application.unverified_webhook_bodies.give_back(self.budgeted)
+        self.budgeted = 0
+
+    def on_finish(self):
+        self.release_budget()
+        super().on_finish()
+
+    def on_connection_close(self):
+        if self.body is not None and not self._finished:  # not after an answer sent mid-body
+            self.application.unverified_webhook_bodies.abandoned()
+        self.release_budget()
+        super().on_connection_close()
 
     async def post(self, store_id):
         body = self.raw_body()
         headers = self.request.headers
-        store = await self.store_secret(store_id)
         if is_ping(headers, body):
-            if store is None:
-                raise not_found()
             self.answer({"outcome": "ping"})
             return
-        self.store_id = self.verified(store, body)
+        self.store_id = self.verified(self.store, body)
+        self.release_budget()  # verified: what the budget bounds is the unauthenticated
         webhook_id = headers.get("X-WC-Webhook-ID")  # digits, if there (header_problem)
         delivery = Delivery(
             topic=headers.get("X-WC-Webhook-Topic", ""),
@@ -162,12 +252,9 @@ class WooCommerceWebhookHandler(BodyHandler):
         )
 
     def verified(self, store, body):
-        """The store's id once the body's signature holds: 404 for no store (after the same
-        work), 401 for a signature not made with its secret, 403 for a suspended store."""
-        valid = signed(store[2] if store else NO_SECRET, body, self.request.headers.get("X-WC-Webhook-Signature"))
-        if store is None:
-            raise not_found()
-        if not valid:
+        """The store's id once the body's signature holds: 401 for a signature not made with
+        its secret, 403 for a suspended store."""
+        if not signed(store[2], body, self.request.headers.get("X-WC-Webhook-Signature")):
             raise ApiError(
                 401,
                 "unauthorized",
