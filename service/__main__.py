@@ -237,7 +237,7 @@ def main(argv=None):
         root.error(f"unrecognized arguments: {' '.join(args.psql_args)}")
     try:
         if args.func is cmd_serve:  # the port first: a busy one is said before anything starts
-            args.sockets = workers.listening_sockets(config.port)
+            args.sockets = workers.listening_sockets(config.port, config.bind_address)
         if args.func in WITHOUT_DATABASE:
             return args.func(config, args)
         with database(config) as config:

@@ -13,6 +13,9 @@ class Config:
     database_url: str = ""
     data_dir: str = str(CHECKOUT / ".data")
     port: int = 8080
+    # The interface the server listens on: this machine only, unless told otherwise ("" or 0.0.0.0:
+    # every interface, as docker-compose.yml sets; or one address).
+    bind_address: str = "127.0.0.1"
     # Request limits: a larger body or batch is refused with 413.
     max_body_bytes: int = 10 * 1024 * 1024
     max_batch_records: int = 5000

@@ -17,8 +17,10 @@ import pytest
 from tornado.httpclient import AsyncHTTPClient
 
 from bench.server import free_port
+from service.config import Config
 from service.http.logs import log_loop_exception
 from service.http.server import serve
+from service.http.workers import listening_sockets
 
 from http_helpers import blocked_batch_pid
 
@@ -167,3 +169,16 @@ def test_other_loop_errors_still_reach_asyncios_handler(caplog):
     finally:
         loop.close()
     assert [(rec.name, rec.getMessage()) for rec in caplog.records] == [("asyncio", "something else")]
+
+
+@pytest.mark.parametrize(
+    "address, hosts", [(Config().bind_address, {"127.0.0.1"}), ("", {"0.0.0.0", "::"})], ids=["default", "every"]
+)
+def test_the_server_listens_on_bind_address_this_machine_only_by_default(address, hosts):
+    sockets = listening_sockets(free_port(), address)
+    try:
+        assert {sock.getsockname()[0] for sock in sockets} <= hosts
+        assert {sock.getsockname()[0] for sock in sockets} & hosts
+    finally:
+        for sock in sockets:
+            sock.close()

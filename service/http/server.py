@@ -31,7 +31,7 @@ async def serve(config, stopping, ready=None, sockets=None):
     if sockets:
         server.add_sockets(sockets)
     else:
-        server.listen(config.port)
+        server.listen(config.port, config.bind_address)
     log.info("listening on port %d", config.port)
     if not config.webhook_key:
         log.warning("WEBHOOK_KEY is not set: webhook deliveries are answered 503 webhooks_not_configured")

@@ -26,13 +26,14 @@ class PortInUse(Exception):
         super().__init__(f"port {port} is in use: stop what listens there, or set PORT to another port")
 
 
-def listening_sockets(port):
-    """The port's listening sockets, bound before anything else starts (no pool to close after)."""
+def listening_sockets(port, address):
+    """The port's listening sockets on address (BIND_ADDRESS; "" for every interface), bound before
+    anything else starts (no pool to close after)."""
     # Tornado leaves the socket it could not bind to the collector, which would warn of it.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         try:
-            return tornado.netutil.bind_sockets(port)
+            return tornado.netutil.bind_sockets(port, address or None)
         except OSError as exc:
             if exc.errno != errno.EADDRINUSE:
                 raise
