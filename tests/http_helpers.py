@@ -6,6 +6,8 @@ import base64
 import hashlib
 import hmac
 import json
+import time
+import urllib.request
 
 from psycopg2 import sql
 
@@ -80,3 +82,18 @@ def wc_json(resource):
 
 def signature(secret, body):
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def wait_for_health(base, process=None, timeout=60):
+    """Returns once the server at base answers GET /health; fails if process (its Popen) exits first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            assert process is None or process.poll() is None, "the server exited"
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.1)

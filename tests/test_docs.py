@@ -17,8 +17,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import psycopg2
@@ -26,6 +24,8 @@ import pytest
 
 from bench.server import free_port
 from service.http.auth import hash_token, new_token
+
+from http_helpers import wait_for_health
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 README = CHECKOUT / "README.md"
@@ -279,15 +279,7 @@ def server(database_url, data_dir):
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
-                    break
-            except OSError:
-                assert process.poll() is None, "the server did not start"
-                assert time.monotonic() < deadline, "the server did not answer /health"
-                time.sleep(0.1)
+        wait_for_health(f"http://127.0.0.1:{port}", process, timeout=30)
         yield env
     finally:
         process.send_signal(signal.SIGTERM)

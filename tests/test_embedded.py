@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from contextlib import closing
 from pathlib import Path
@@ -24,6 +23,7 @@ from service.__main__ import main
 from service.db import embedded
 from service.db.migrate import migrate, with_database
 
+from http_helpers import wait_for_health
 from sql_helpers import every_step
 
 CHECKOUT = Path(__file__).resolve().parent.parent
@@ -212,19 +212,6 @@ def test_without_database_url_the_service_runs_on_its_own_postgres_and_leaves_no
     assert cluster.url() is None
     assert processes_using(data_dir) == []
     assert error_lines(cluster) == []
-
-
-def wait_for_health(base, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/health", timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-        time.sleep(0.1)
 
 
 def test_make_test_refuses_a_database_not_named_for_tests(database_url, query):
